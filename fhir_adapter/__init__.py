@@ -1,0 +1,1 @@
+"""FHIR R4 adapter: the only code that knows FHIR (see DESIGN §2)."""

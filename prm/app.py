@@ -1,0 +1,55 @@
+"""create_app(): middleware, routers, static files, the embedded worker."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from prm.admin import views as admin_views
+from prm.auth import views as auth_views
+from prm.config import PROJECT_ROOT, Settings, get_settings
+from prm.db import make_engine
+from prm.home import router as home_router
+from prm.logs import configure_logging
+from prm.patients import views as patient_views
+from prm.segments import views as segment_views
+from prm.web.errors import install_error_handlers
+from prm.web.middleware import CsrfMiddleware, RequestContextMiddleware
+
+
+def create_app(settings: Settings | None = None, *, embedded_worker: bool | None = None):
+    settings = settings or get_settings()
+    run_worker = settings.embedded_worker if embedded_worker is None else embedded_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        worker = None
+        if run_worker:
+            from prm.jobs.worker import start_embedded
+
+            worker = start_embedded(app.state.engine, settings)
+        yield
+        if worker:
+            worker.stopping.set()
+        app.state.engine.dispose()
+
+    app = FastAPI(title="PRM", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.add_middleware(CsrfMiddleware, secure_cookies=settings.cookie_secure)
+    app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    for module in (auth_views, patient_views, admin_views, segment_views):
+        app.include_router(module.router)
+    app.include_router(home_router)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory prm.app:app_factory`` (several web processes)."""
+    configure_logging()
+    return create_app()

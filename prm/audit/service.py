@@ -1,0 +1,89 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from prm.models.audit import AuditAction, AuditEvent
+from prm.models.staff import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting and from where; built once per request."""
+
+    user_id: int | None
+    username: str
+    ip: str = ""
+    user_agent: str = ""
+    request_id: str = ""
+
+    @classmethod
+    def for_user(cls, user: User, **where: str) -> Actor:
+        return cls(user_id=user.id, username=user.username, **where)
+
+
+SYSTEM = Actor(user_id=None, username="system")
+
+
+def record(
+    session: Session, *, actor: Actor, action: AuditAction, entity_type: str = "",
+    entity_id: object = "", patient_id: int | None = None, detail: str = "",
+) -> AuditEvent:
+    event = AuditEvent(
+        user_id=actor.user_id, username=actor.username, action=action,
+        entity_type=entity_type, entity_id=str(entity_id or ""), patient_id=patient_id,
+        ip=actor.ip, user_agent=actor.user_agent[:300], request_id=actor.request_id,
+        detail=detail[:500],
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass
+class AuditFilter:
+    username: str = ""
+    action: str = ""
+    patient_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def search(
+    session: Session, *, filters: AuditFilter, limit: int = 100, offset: int = 0
+) -> tuple[list[AuditEvent], int]:
+    """Newest first. Returns (page of events, total matching)."""
+    query = select(AuditEvent)
+    if filters.username:
+        query = query.where(AuditEvent.username == filters.username.strip().lower())
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.patient_id:
+        query = query.where(AuditEvent.patient_id == filters.patient_id)
+    if filters.since:
+        query = query.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEvent.occurred_at < filters.until)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = session.exec(
+        query.order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
+        .limit(limit).offset(offset)
+    ).all()
+    return list(page), total
+
+
+def recently_viewed_patient_ids(session: Session, *, user_id: int, limit: int = 10) -> list[int]:
+    """The patients this user opened most recently (newest first), from their audit trail."""
+    rows = session.exec(
+        select(AuditEvent.patient_id, func.max(AuditEvent.id).label("last"))
+        .where(AuditEvent.user_id == user_id, AuditEvent.action == AuditAction.view,
+               col(AuditEvent.patient_id).is_not(None))
+        .group_by(AuditEvent.patient_id)
+        .order_by(func.max(AuditEvent.id).desc())
+        .limit(limit)
+    ).all()
+    return [patient_id for patient_id, _last in rows]

@@ -1,0 +1,62 @@
+"""Route dependencies: who is logged in, and may they do this."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from prm.audit.service import Actor
+from prm.auth import service
+from prm.auth.permissions import Permission, role_may
+from prm.db import SessionDep
+from prm.errors import Forbidden, PrmError
+from prm.i18n import _
+from prm.logs import request_id_var
+from prm.models.staff import User
+
+SESSION_COOKIE = "prm_session"
+
+
+class LoginRequired(PrmError):
+    status = 401
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    """The logged-in user; raises LoginRequired (rendered as a redirect to /login)."""
+    resolved = service.resolve_session(
+        session, token=request.cookies.get(SESSION_COOKIE, ""),
+        settings=request.app.state.settings,
+    )
+    if resolved is None:
+        raise LoginRequired(_("Please log in."))
+    user, _row = resolved
+    session.commit()  # keeps last_seen_at fresh; nothing else is pending yet
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(permission: Permission):
+    """Dependency factory: the current user, if their role grants ``permission``."""
+
+    def check(user: CurrentUser) -> User:
+        if not role_may(user.role, permission):
+            raise Forbidden(_("Your role does not allow this."))
+        return user
+
+    return Depends(check)
+
+
+def actor_for(request: Request, user: User | None) -> Actor:
+    """Who is acting and from where, for audit rows."""
+    where = {
+        "ip": request.client.host if request.client else "",
+        "user_agent": request.headers.get("user-agent", "")[:300],
+        "request_id": request_id_var.get(),
+    }
+    if user is None:
+        return Actor(user_id=None, username="anonymous", **where)
+    return Actor.for_user(user, **where)

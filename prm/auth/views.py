@@ -1,0 +1,105 @@
+"""Log in, log out, switch language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from prm.audit import service as audit
+from prm.auth import service
+from prm.auth.deps import SESSION_COOKIE, CurrentUser, actor_for
+from prm.db import SessionDep
+from prm.i18n import normalise_language
+from prm.models.audit import AuditAction
+from prm.web import htmx
+from prm.web.middleware import CSRF_COOKIE, LANGUAGE_COOKIE
+from prm.web.templating import render
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login form cannot bounce users elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target if not urlparse(target).netloc else "/"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/"):
+    return render(request, "auth/login.html", {"next": _safe_next(next), "error": ""})
+
+
+@router.post("/login")
+def login(
+    request: Request, session: SessionDep, username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
+):
+    settings = request.app.state.settings
+    result = service.authenticate(session, username=username, password=password,
+                                  settings=settings)
+    if result.user is None:
+        audit.record(session, actor=actor_for(request, None), action=AuditAction.login_failed,
+                     entity_type="staff_user", detail=username[:64])
+        session.commit()
+        return render(request, "auth/login.html",
+                      {"next": _safe_next(next), "error": result.error, "username": username},
+                      status=429 if result.locked_seconds else 401)
+    actor = actor_for(request, result.user)
+    token, _row = service.open_session(session, user=result.user, settings=settings,
+                                       ip=actor.ip, user_agent=actor.user_agent)
+    audit.record(session, actor=actor, action=AuditAction.login, entity_type="staff_user",
+                 entity_id=result.user.id)
+    session.commit()
+    response = htmx.redirect(request, _safe_next(next))
+    _set_session_cookie(response, token, settings)
+    _set_language_cookie(response, result.user.language)
+    # A fresh CSRF token after login, so one planted before it is worthless.
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+def _set_session_cookie(response: Response, token: str, settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=settings.session_absolute_hours * 3600, httponly=True,
+        samesite="lax", secure=settings.cookie_secure, path="/",
+    )
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, user: CurrentUser):
+    service.close_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
+    audit.record(session, actor=actor_for(request, user), action=AuditAction.logout,
+                 entity_type="staff_user", entity_id=user.id)
+    session.commit()
+    response = htmx.redirect(request, "/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+def switch_language(
+    request: Request, session: SessionDep, language: Annotated[str, Form()] = "th",
+    next: Annotated[str, Form()] = "/",
+):
+    """Logged-in staff keep their choice on their account; others in a cookie."""
+    language = normalise_language(language)
+    resolved = service.resolve_session(
+        session, token=request.cookies.get(SESSION_COOKIE, ""),
+        settings=request.app.state.settings,
+    )
+    if resolved:
+        resolved[0].language = language
+        session.add(resolved[0])
+        session.commit()
+    response = htmx.redirect(request, _safe_next(next))
+    _set_language_cookie(response, language)
+    return response
+
+
+def _set_language_cookie(response: Response, language: str) -> None:
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax",
+                        httponly=True, path="/")

@@ -1,0 +1,30 @@
+"""Domain errors. Services raise these; one handler renders them (never HTTPException)."""
+
+from __future__ import annotations
+
+
+class PrmError(Exception):
+    status = 400
+
+    def __init__(self, message: str, *, field_errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field_errors = field_errors or {}
+
+
+class NotFound(PrmError):
+    status = 404
+
+
+class Conflict(PrmError):
+    status = 409
+
+
+class Forbidden(PrmError):
+    status = 403
+
+
+class ValidationFailed(PrmError):
+    """A form or record failed validation; ``field_errors`` maps field name → message."""
+
+    status = 422

@@ -1,0 +1,89 @@
+"""The worker: runs periodic jobs until told to stop (SIGTERM/SIGINT-safe).
+
+Jobs are plain functions ``job(session, settings) -> int`` (how much they did). Each
+runs in its own transaction; a failing job is logged and retried next round, the
+others go on. Later features add their jobs (reminder planner, outbox dispatcher,
+FHIR sync) to ``PERIODIC_JOBS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from prm.auth.service import purge_expired_sessions
+from prm.config import Settings
+
+log = logging.getLogger("prm.worker")
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: float
+    run: Callable[[Session, Settings], int]
+
+
+PERIODIC_JOBS: list[PeriodicJob] = [
+    PeriodicJob("purge_expired_sessions", 600,
+                lambda session, settings: purge_expired_sessions(session, settings=settings)),
+]
+
+
+class Worker:
+    def __init__(self, engine: Engine, settings: Settings, jobs: list[PeriodicJob] | None = None):
+        self.engine = engine
+        self.settings = settings
+        self.jobs = jobs if jobs is not None else PERIODIC_JOBS
+        self.stopping = threading.Event()
+        self._last_run: dict[str, float] = {}
+
+    def run_due_jobs(self, now: float | None = None) -> dict[str, int]:
+        """One round: every job whose interval has passed. Returns job name → work done."""
+        now = time.monotonic() if now is None else now
+        done = {}
+        for job in self.jobs:
+            last = self._last_run.get(job.name)
+            if last is not None and now - last < job.every_seconds:
+                continue
+            done[job.name] = self._run_one(job)
+            self._last_run[job.name] = now
+        return done
+
+    def _run_one(self, job: PeriodicJob) -> int:
+        started = time.perf_counter()
+        try:
+            with Session(self.engine) as session:
+                count = job.run(session, self.settings)
+                session.commit()
+        except Exception:
+            log.exception("job failed", extra={"job": job.name})
+            return 0
+        log.info("job done", extra={"job": job.name, "count": count,
+                                    "ms": round((time.perf_counter() - started) * 1000, 1)})
+        return count
+
+    def run_forever(self) -> None:
+        log.info("worker started", extra={"jobs": [j.name for j in self.jobs]})
+        while not self.stopping.is_set():
+            self.run_due_jobs()
+            self.stopping.wait(self.settings.worker_poll_seconds)
+        log.info("worker stopped")
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+
+
+def start_embedded(engine: Engine, settings: Settings) -> Worker:
+    """A worker thread inside the web process (``make run``); stopped at shutdown."""
+    worker = Worker(engine, settings)
+    threading.Thread(target=worker.run_forever, name="prm-worker", daemon=True).start()
+    return worker

@@ -1,0 +1,125 @@
+"""Finding a patient from what staff type: HN, national ID, passport, phone or name.
+
+Every branch is an indexed lookup so the registry stays fast at hundreds of thousands
+of patients: identifiers by exact or prefix match on b-tree indexes, names by substring
+through trigram indexes (pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Integer, column, or_, text
+from sqlmodel import Session, col, select
+
+from prm.models.patient import Patient
+from prm.patients.identifiers import (
+    clean_hn,
+    clean_national_id,
+    normalise_phone,
+    phone_prefix,
+)
+
+MIN_NAME_CHARS = 2
+TRIGRAM = 3
+
+
+@dataclass
+class SearchResult:
+    patients: list[Patient]
+    more: bool  # there were more matches than the limit
+
+
+def search_patients(session: Session, *, query: str, limit: int = 20) -> SearchResult:
+    """Patients matching ``query``, best guesses first; empty for blank or 1-letter input."""
+    query = query.strip()
+    condition = _condition(session, query)
+    if condition is None:
+        return SearchResult([], False)
+    rows = session.exec(
+        select(Patient).where(condition)
+        .order_by(col(Patient.family_name_th), col(Patient.given_name_th), col(Patient.id))
+        .limit(limit + 1)
+    ).all()
+    return SearchResult(list(rows[:limit]), len(rows) > limit)
+
+
+def _condition(session: Session, query: str) -> ColumnElement[bool] | None:
+    compact = re.sub(r"[\s-]", "", query)
+    if not compact:
+        return None
+    if compact.isdigit() or compact.startswith("+"):
+        return _number_condition(session, query, compact)
+    if re.fullmatch(r"[A-Za-z]{0,3}\d[\dA-Za-z]*", compact):
+        # Letters then digits: a passport (AB1234567) or an HN with a letter prefix.
+        upper = compact.upper()
+        return or_(Patient.passport_no == upper, _prefix(session, col(Patient.hn), upper))
+    return _name_condition(session, query)
+
+
+def _number_condition(session: Session, query: str, digits: str) -> ColumnElement[bool]:
+    options = [_prefix(session, col(Patient.hn), clean_hn(digits))]
+    if len(digits) == 13:
+        options.append(Patient.national_id == clean_national_id(digits))
+    elif len(digits) >= 6:
+        options.append(_prefix(session, col(Patient.national_id), digits))
+    full_phone = normalise_phone(query)
+    if full_phone:
+        options += [Patient.phone_e164 == full_phone, Patient.phone_alt_e164 == full_phone]
+    else:
+        partial = phone_prefix(query)
+        if partial and len(partial) >= 6:
+            options.append(_prefix(session, col(Patient.phone_e164), partial))
+    return or_(*options)
+
+
+def _name_condition(session: Session, query: str) -> ColumnElement[bool] | None:
+    words = [w for w in query.lower().split() if w]
+    if sum(len(w) for w in words) < MIN_NAME_CHARS:
+        return None
+    conditions = [_name_word(session, word, index) for index, word in enumerate(words)]
+    condition = conditions[0]
+    for extra in conditions[1:]:
+        condition = condition & extra
+    return condition
+
+
+def _name_word(session: Session, word: str, index: int) -> ColumnElement[bool]:
+    if len(word) >= TRIGRAM:
+        return _substring(session, word, index)
+    # Too short for trigrams: match the start of any name instead.
+    return or_(*(_prefix(session, column, word) for column in (
+        col(Patient.given_name_en_lc), col(Patient.family_name_en_lc),
+        col(Patient.given_name_th), col(Patient.family_name_th),
+    )))
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefix(session: Session, column, prefix: str) -> ColumnElement[bool]:
+    """column starts with prefix, in a form each database answers from a b-tree index."""
+    if _is_postgres(session):
+        return column.like(_escape_like(prefix) + "%", escape="\\")
+    # SQLite uses an index for GLOB 'abc*' (case-sensitive), not for LIKE by default.
+    escaped = re.sub(r"([*?\[])", r"[\1]", prefix)
+    return column.op("GLOB")(escaped + "*")
+
+
+def _substring(session: Session, word: str, index: int) -> ColumnElement[bool]:
+    if _is_postgres(session):
+        return col(Patient.name_search).like("%" + _escape_like(word) + "%", escape="\\")
+    # FTS5's trigram index serves LIKE only without ESCAPE; names hold no wildcards anyway.
+    plain = word.replace("%", "").replace("_", "")
+    name = f"name_word_{index}"
+    return col(Patient.id).in_(
+        text(f"SELECT rowid FROM patient_name_fts WHERE name_search LIKE :{name}")
+        .bindparams(**{name: f"%{plain}%"})
+        .columns(column("rowid", Integer))
+    )

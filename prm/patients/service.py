@@ -1,0 +1,289 @@
+"""Registering and changing patients; their payer coverage and segment; notes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from prm import timeline
+from prm.audit import service as audit
+from prm.audit.service import Actor
+from prm.errors import Conflict, NotFound, ValidationFailed
+from prm.i18n import _, current_language
+from prm.models.audit import AuditAction
+from prm.models.contact import PatientNote
+from prm.models.patient import Coverage, Patient
+from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
+from prm.models.types import utcnow
+from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
+from prm.patients.forms import PatientForm
+
+# Fields whose change is worth naming on the timeline ("phone, SMS consent changed").
+_TRACKED_FIELDS = (
+    "hn", "national_id", "passport_no", "title_th", "given_name_th", "family_name_th",
+    "title_en", "given_name_en", "family_name_en", "birth_date", "sex", "nationality",
+    "phone_e164", "phone_alt_e164", "preferred_language", "preferred_channel",
+)
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(_("No patient with that id."))
+    return patient
+
+
+def view_patient(session: Session, *, patient_id: int, actor: Actor) -> Patient:
+    """Load a patient for display and write the audit row every record view needs."""
+    patient = get_patient(session, patient_id)
+    audit.record(session, actor=actor, action=AuditAction.view, entity_type="patient",
+                 entity_id=patient.id, patient_id=patient.id)
+    return patient
+
+
+def search_fields(values: dict) -> dict:
+    """The derived columns name search reads, from the name fields."""
+    names = [values.get(k) or "" for k in
+             ("given_name_th", "family_name_th", "given_name_en", "family_name_en")]
+    return {
+        "given_name_en_lc": (values.get("given_name_en") or "").lower(),
+        "family_name_en_lc": (values.get("family_name_en") or "").lower(),
+        "name_search": " ".join(n.lower() for n in names if n),
+    }
+
+
+def create_patient(session: Session, *, form: PatientForm, actor: Actor) -> Patient:
+    """Register a patient with their first payer coverage.
+
+    Raises ValidationFailed (field errors on ``form.errors``) or Conflict (HN or national
+    ID already registered); nothing is written in either case.
+    """
+    values = form.validate(require_payer=True)
+    segment = _payer_segment(session, form)
+    _raise_if_invalid(form)
+    values["hn"] = values["hn"] or next_hn(session)
+    _ensure_unique(session, values, patient_id=None, form=form)
+    now = utcnow()
+    patient = Patient(**values, **search_fields(values), segment_code=SELF_PAY,
+                      created_at=now, updated_at=now)
+    if form.sms_consent:
+        patient.sms_consent = True
+        patient.sms_consent_changed_at = now
+        patient.sms_consent_source = "registration"
+    session.add(patient)
+    session.flush()
+    if segment.code not in (SELF_PAY, FOREIGN_UNINSURED):
+        _add_coverage_row(session, patient, segment, form.payer_name, form.member_id,
+                          form.referral_from)
+    refresh_segment(session, patient=patient)
+    timeline.record(session, patient=patient, kind="registered", actor=actor,
+                    data={"hn": patient.hn, "segment": patient.segment_code})
+    audit.record(session, actor=actor, action=AuditAction.create, entity_type="patient",
+                 entity_id=patient.id, patient_id=patient.id)
+    return patient
+
+
+def update_patient(
+    session: Session, *, patient: Patient, form: PatientForm, actor: Actor
+) -> Patient:
+    """Apply an edit. Raises ValidationFailed or Conflict; nothing is written then."""
+    values = form.validate(require_payer=False)
+    values["hn"] = values["hn"] or patient.hn
+    _raise_if_invalid(form)
+    _ensure_unique(session, values, patient_id=patient.id, form=form)
+    changed = [name for name in _TRACKED_FIELDS if getattr(patient, name) != values[name]]
+    for name, value in {**values, **search_fields(values)}.items():
+        setattr(patient, name, value)
+    if form.sms_consent != patient.sms_consent:
+        _apply_consent(session, patient, form.sms_consent, "staff edit", actor)
+        changed.append("sms_consent")
+    if not changed:
+        return patient
+    patient.updated_at = utcnow()
+    session.add(patient)
+    session.flush()
+    refresh_segment(session, patient=patient)
+    timeline.record(session, patient=patient, kind="edited", actor=actor,
+                    data={"fields": changed})
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="patient",
+                 entity_id=patient.id, patient_id=patient.id, detail=",".join(changed))
+    return patient
+
+
+def _raise_if_invalid(form: PatientForm) -> None:
+    if form.errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=form.errors)
+
+
+def _ensure_unique(session: Session, values: dict, *, patient_id: int | None, form) -> None:
+    for name, message in (("hn", _("This HN belongs to another patient.")),
+                          ("national_id", _("This national ID is already registered."))):
+        if not values.get(name):
+            continue
+        other = session.exec(
+            select(Patient.id).where(getattr(Patient, name) == values[name])
+        ).first()
+        if other is not None and other != patient_id:
+            form.errors[name] = message
+            raise Conflict(message, field_errors=form.errors)
+
+
+def next_hn(session: Session, today: date | None = None) -> str:
+    """Next HN in the hospital's pattern: two-digit Buddhist-era year + six-digit number."""
+    today = today or datetime.now(UTC).date()
+    prefix = f"{(today.year + 543) % 100:02d}"
+    highest = session.exec(
+        select(func.max(Patient.hn)).where(col(Patient.hn).like(f"{prefix}______"))
+    ).one()
+    number = int(highest[2:]) + 1 if highest else 1
+    return f"{prefix}{number:06d}"
+
+
+def _payer_segment(session: Session, form: PatientForm) -> Segment:
+    segment = session.get(Segment, form.segment_code) if form.segment_code else None
+    if form.segment_code and (segment is None or not segment.active):
+        form.errors["segment_code"] = _("Choose one of the options.")
+    if segment and segment.code == "social_security_referral" and not form.referral_from:
+        form.errors["referral_from"] = _(
+            "A social-security referral needs the referring hospital (referral letter)."
+        )
+    return segment or Segment(code=SELF_PAY, name_th="", name_en="")
+
+
+def _add_coverage_row(session, patient, segment, payer_name, member_id, referral_from,
+                      valid_from=None, valid_to=None) -> Coverage:
+    coverage = Coverage(
+        patient_id=patient.id, segment_code=segment.code, payer_name=payer_name,
+        member_id=member_id, referral_from=referral_from, valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    session.add(coverage)
+    session.flush()
+    return coverage
+
+
+def add_coverage(
+    session: Session, *, patient: Patient, segment_code: str, payer_name: str = "",
+    member_id: str = "", referral_from: str = "", valid_from: date | None = None,
+    valid_to: date | None = None, actor: Actor,
+) -> Coverage:
+    """Add a payer entitlement and re-derive the segment. Raises ValidationFailed."""
+    form = PatientForm(segment_code=segment_code, referral_from=referral_from)
+    segment = _payer_segment(session, form)
+    if valid_from and valid_to and valid_to < valid_from:
+        form.errors["valid_to"] = _("The end date is before the start date.")
+    _raise_if_invalid(form)
+    coverage = _add_coverage_row(session, patient, segment, payer_name, member_id,
+                                 referral_from, valid_from, valid_to)
+    before = patient.segment_code
+    refresh_segment(session, patient=patient)
+    timeline.record(session, patient=patient, kind="coverage_added", actor=actor,
+                    data={"segment": segment.code, "before": before,
+                          "after": patient.segment_code},
+                    ref_type="coverage", ref_id=coverage.id)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="coverage",
+                 entity_id=coverage.id, patient_id=patient.id)
+    return coverage
+
+
+def end_coverage(session: Session, *, patient: Patient, coverage_id: int, actor: Actor) -> None:
+    coverage = session.get(Coverage, coverage_id)
+    if coverage is None or coverage.patient_id != patient.id:
+        raise NotFound(_("No such coverage for this patient."))
+    coverage.active = False
+    session.add(coverage)
+    session.flush()
+    before = patient.segment_code
+    refresh_segment(session, patient=patient)
+    timeline.record(session, patient=patient, kind="coverage_ended", actor=actor,
+                    data={"segment": coverage.segment_code, "before": before,
+                          "after": patient.segment_code},
+                    ref_type="coverage", ref_id=coverage.id)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="coverage",
+                 entity_id=coverage.id, patient_id=patient.id, detail="ended")
+
+
+def coverages(session: Session, *, patient: Patient) -> list[Coverage]:
+    return list(session.exec(
+        select(Coverage).where(Coverage.patient_id == patient.id)
+        .order_by(col(Coverage.active).desc(), col(Coverage.created_at).desc())
+    ))
+
+
+def coverage_is_current(coverage: Coverage, today: date) -> bool:
+    return coverage.active and not (
+        (coverage.valid_from and coverage.valid_from > today)
+        or (coverage.valid_to and coverage.valid_to < today)
+    )
+
+
+def derive_segment(patient: Patient, current: list[Coverage], ranks: dict[str, int]) -> str:
+    """DESIGN §1: best-ranked current coverage; none → foreign_uninsured or self_pay."""
+    if current:
+        return min(current, key=lambda c: ranks.get(c.segment_code, 1000)).segment_code
+    return FOREIGN_UNINSURED if patient.nationality != "TH" else SELF_PAY
+
+
+def refresh_segment(session: Session, *, patient: Patient, today: date | None = None) -> str:
+    today = today or datetime.now(UTC).date()
+    current = [c for c in coverages(session, patient=patient) if coverage_is_current(c, today)]
+    ranks = dict(session.exec(select(Segment.code, Segment.rank)).all())
+    patient.segment_code = derive_segment(patient, current, ranks)
+    session.add(patient)
+    session.flush()
+    return patient.segment_code
+
+
+def set_sms_consent(
+    session: Session, *, patient: Patient, consent: bool, source: str, actor: Actor
+) -> None:
+    if consent and not patient.phone_e164:
+        raise ValidationFailed(_("SMS consent needs a mobile number."),
+                               field_errors={"phone": _("SMS consent needs a mobile number.")})
+    if consent == patient.sms_consent:
+        return
+    _apply_consent(session, patient, consent, source, actor)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="patient",
+                 entity_id=patient.id, patient_id=patient.id, detail="sms_consent")
+
+
+def _apply_consent(session, patient: Patient, consent: bool, source: str, actor: Actor) -> None:
+    patient.sms_consent = consent
+    patient.sms_consent_changed_at = utcnow()
+    patient.sms_consent_source = source[:60]
+    session.add(patient)
+    session.flush()
+    timeline.record(session, patient=patient, kind="consent", actor=actor,
+                    data={"consent": consent, "source": source})
+
+
+def add_note(session: Session, *, patient: Patient, text: str, actor: Actor) -> PatientNote:
+    text = text.strip()
+    if not text:
+        raise ValidationFailed(_("The note is empty."), field_errors={"text": _("Required.")})
+    if len(text) > 4000:
+        raise ValidationFailed(_("Notes are limited to 4000 characters."),
+                               field_errors={"text": _("Too long.")})
+    note = PatientNote(patient_id=patient.id, text=text, author_user_id=actor.user_id)
+    session.add(note)
+    session.flush()
+    timeline.record(session, patient=patient, kind="note", actor=actor, body=text,
+                    ref_type="note", ref_id=note.id)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="note",
+                 entity_id=note.id, patient_id=patient.id)
+    return note
+
+
+def segments(session: Session, *, active_only: bool = True) -> list[Segment]:
+    query = select(Segment).order_by(Segment.rank)
+    if active_only:
+        query = query.where(Segment.active == True)  # noqa: E712
+    return list(session.exec(query))
+
+
+def segment_names(session: Session) -> dict[str, str]:
+    """Active segments in rank order, code → name in the current language."""
+    thai = current_language.get() == "th"
+    return {s.code: s.name_th if thai else s.name_en for s in segments(session)}

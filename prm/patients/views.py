@@ -1,0 +1,234 @@
+"""Patient registry pages: search, register, edit, the 360° page and its quick actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from prm import timeline
+from prm.audit import service as audit
+from prm.auth.deps import actor_for, require
+from prm.auth.permissions import Permission
+from prm.contacts import labels as contact_labels
+from prm.contacts import service as contacts
+from prm.db import SessionDep
+from prm.errors import PrmError, ValidationFailed
+from prm.models.audit import AuditAction
+from prm.models.patient import Channel, Sex
+from prm.models.segment import Segment
+from prm.models.staff import User
+from prm.patients import service
+from prm.patients.forms import PatientForm
+from prm.patients.search import search_patients
+from prm.web import htmx
+from prm.web.templating import render
+
+router = APIRouter(prefix="/patients")
+Viewer = Annotated[User, require(Permission.patient_view)]
+Editor = Annotated[User, require(Permission.patient_edit)]
+Caller = Annotated[User, require(Permission.contact_log)]
+
+
+@router.get("")
+def patient_search(request: Request, session: SessionDep, user: Viewer, q: str = "",
+                   open: int = 0):
+    result = search_patients(session, query=q, limit=50)
+    if open and len(result.patients) == 1:
+        return htmx.redirect(request, f"/patients/{result.patients[0].id}")
+    if htmx.is_htmx(request):
+        return render(request, "patients/_results.html", {
+            "result": result, "q": q, "segment_names": service.segment_names(session)})
+    if q:
+        audit.record(session, actor=actor_for(request, user), action=AuditAction.search,
+                     entity_type="patient", detail=f"{len(result.patients)} results")
+        session.commit()
+    return render(request, "patients/search.html", {
+        "result": result, "q": q, "segment_names": service.segment_names(session)})
+
+
+@router.get("/suggest")
+def patient_suggest(request: Request, session: SessionDep, user: Viewer, q: str = ""):
+    """The top bar's drop-down as staff type."""
+    result = search_patients(session, query=q, limit=8)
+    return render(request, "patients/_suggest.html", {"result": result, "q": q})
+
+
+def _form_context(session, form: PatientForm, **extra) -> dict:
+    return {"form": form, "segment_options": list(service.segment_names(session).items()),
+            "sexes": list(Sex), "channels": list(Channel), **extra}
+
+
+@router.get("/new")
+def new_patient(request: Request, session: SessionDep, user: Editor):
+    return render(request, "patients/form.html", _form_context(session, PatientForm()))
+
+
+@router.post("")
+async def create_patient(request: Request, session: SessionDep, user: Editor):
+    form = PatientForm.from_form(await request.form())
+    return await run_in_threadpool(_create_patient, request, session, user, form)
+
+
+def _create_patient(request: Request, session, user: User, form: PatientForm):
+    try:
+        patient = service.create_patient(session, form=form, actor=actor_for(request, user))
+    except PrmError as error:
+        session.rollback()
+        return render(request, "patients/form.html",
+                      _form_context(session, form, error=error.message), status=error.status)
+    session.commit()
+    return htmx.redirect(request, f"/patients/{patient.id}")
+
+
+@router.get("/{patient_id}")
+def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
+                 group: str = ""):
+    patient = service.view_patient(session, patient_id=patient_id,
+                                   actor=actor_for(request, user))
+    session.commit()
+    return render(request, "patients/detail.html", _detail_context(session, patient, group))
+
+
+def _detail_context(session, patient, group: str = "", **extra) -> dict:
+    return {
+        "patient": patient,
+        "segment": session.get(Segment, patient.segment_code),
+        "coverages": service.coverages(session, patient=patient),
+        "segment_names": service.segment_names(session),
+        "segment_options": list(service.segment_names(session).items()),
+        "timeline": timeline.entries(session, patient=patient, group=group),
+        "timeline_groups": timeline.GROUPS,
+        "group": group,
+        "today": date.today(),
+        "channel_labels": contact_labels.channel_labels(),
+        "reason_labels": contact_labels.reason_labels(),
+        "outcome_labels": contact_labels.outcome_labels(),
+        **extra,
+    }
+
+
+@router.get("/{patient_id}/timeline")
+def patient_timeline(request: Request, session: SessionDep, user: Viewer, patient_id: int,
+                     group: str = "", before: int | None = None):
+    patient = service.view_patient(session, patient_id=patient_id,
+                                   actor=actor_for(request, user))
+    session.commit()
+    rows = timeline.entries(session, patient=patient, group=group, before_id=before)
+    return render(request, "patients/_timeline.html",
+                  {"patient": patient, "timeline": rows, "group": group,
+                   "timeline_groups": timeline.GROUPS})
+
+
+@router.get("/{patient_id}/edit")
+def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id: int):
+    patient = service.view_patient(session, patient_id=patient_id,
+                                   actor=actor_for(request, user))
+    session.commit()
+    return render(request, "patients/form.html",
+                  _form_context(session, PatientForm.from_patient(patient), patient=patient))
+
+
+@router.post("/{patient_id}")
+async def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: int):
+    form = PatientForm.from_form(await request.form())
+    return await run_in_threadpool(_update_patient, request, session, user, patient_id, form)
+
+
+def _update_patient(request: Request, session, user: User, patient_id: int, form: PatientForm):
+    patient = service.get_patient(session, patient_id)
+    try:
+        service.update_patient(session, patient=patient, form=form,
+                               actor=actor_for(request, user))
+    except PrmError as error:
+        session.rollback()
+        return render(request, "patients/form.html",
+                      _form_context(session, form, patient=patient, error=error.message),
+                      status=error.status)
+    session.commit()
+    return htmx.redirect(request, f"/patients/{patient.id}")
+
+
+async def _quick_action(request, session, user, patient_id, action) -> object:
+    """Run a side-panel action; on a field error show the page again with the error."""
+    data: FormData = await request.form()
+    return await run_in_threadpool(_run_quick_action, request, session, user, patient_id,
+                                   action, data)
+
+
+def _run_quick_action(request, session, user, patient_id, action, data: FormData):
+    patient = service.get_patient(session, patient_id)
+    try:
+        action(patient, data, actor_for(request, user))
+    except ValidationFailed as error:
+        session.rollback()
+        patient = service.get_patient(session, patient_id)
+        return render(request, "patients/detail.html",
+                      _detail_context(session, patient, action_error=error,
+                                      action_form=dict(data)), status=error.status)
+    session.commit()
+    return htmx.redirect(request, f"/patients/{patient_id}")
+
+
+@router.post("/{patient_id}/contacts")
+async def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int):
+    def action(patient, data, actor):
+        contacts.log_contact(session, patient=patient, channel=data.get("channel", ""),
+                             reason=data.get("reason", ""), outcome=data.get("outcome", ""),
+                             note=data.get("note", ""), actor=actor)
+
+    return await _quick_action(request, session, user, patient_id, action)
+
+
+@router.post("/{patient_id}/notes")
+async def add_note(request: Request, session: SessionDep, user: Caller, patient_id: int):
+    def action(patient, data, actor):
+        service.add_note(session, patient=patient, text=data.get("text", ""), actor=actor)
+
+    return await _quick_action(request, session, user, patient_id, action)
+
+
+@router.post("/{patient_id}/consent")
+async def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: int):
+    def action(patient, data, actor):
+        service.set_sms_consent(session, patient=patient, consent=data.get("consent") == "yes",
+                                source=data.get("source", "") or "staff", actor=actor)
+
+    return await _quick_action(request, session, user, patient_id, action)
+
+
+def _optional_date(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ValidationFailed("YYYY-MM-DD", field_errors={field: "YYYY-MM-DD"}) from error
+
+
+@router.post("/{patient_id}/coverages")
+async def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int):
+    def action(patient, data, actor):
+        service.add_coverage(
+            session, patient=patient, segment_code=data.get("segment_code", ""),
+            payer_name=data.get("payer_name", "").strip(),
+            member_id=data.get("member_id", "").strip(),
+            referral_from=data.get("referral_from", "").strip(),
+            valid_from=_optional_date(data.get("valid_from", ""), "valid_from"),
+            valid_to=_optional_date(data.get("valid_to", ""), "valid_to"), actor=actor,
+        )
+
+    return await _quick_action(request, session, user, patient_id, action)
+
+
+@router.post("/{patient_id}/coverages/{coverage_id}/end")
+def end_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
+                 coverage_id: int, confirm: Annotated[str, Form()] = ""):
+    patient = service.get_patient(session, patient_id)
+    service.end_coverage(session, patient=patient, coverage_id=coverage_id,
+                         actor=actor_for(request, user))
+    session.commit()
+    return htmx.redirect(request, f"/patients/{patient_id}")

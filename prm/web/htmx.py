@@ -1,0 +1,26 @@
+"""The only code that reads or writes HX-* headers."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.responses import Response
+
+
+def is_htmx(request: Request) -> bool:
+    """True for an htmx request that wants a fragment (boosted page loads want the page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def redirect(request: Request, url: str) -> Response:
+    """303 for a normal form post; HX-Redirect for htmx so the whole page changes."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return Response(status_code=303, headers={"Location": url})
+
+
+def trigger(response: Response, event: str) -> Response:
+    response.headers["HX-Trigger"] = event
+    return response
