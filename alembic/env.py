@@ -7,18 +7,7 @@ from alembic import context
 import prm.models  # noqa: F401  (registers every table on the metadata)
 from prm.config import get_settings
 from prm.db import make_engine, metadata
-
-# Objects the migrations manage by hand and autogenerate must not try to drop.
-HAND_MANAGED_TABLES = {"patient_name_fts"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and (name in HAND_MANAGED_TABLES or name.startswith("patient_name_fts")):
-        return False
-    if type_ == "index" and name and (name.endswith("_trgm") or name.endswith("_prefix")):
-        return False
-    return True
-
+from prm.migrate import include_object
 
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
