@@ -7,7 +7,6 @@ from alembic.config import Config
 
 from prm.config import PROJECT_ROOT
 
-
 # Objects the migrations manage by hand (search indexes per dialect) that autogenerate
 # must neither drop nor report as differences.
 HAND_MANAGED_TABLE_PREFIX = "patient_name_fts"

@@ -46,7 +46,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 def postgres_database_url() -> Iterator[str]:
     """A migrated PostgreSQL database private to this test process."""
     server = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-    name = re.sub(r"\W", "_", f"{server.database or 'prm_test'}_{_worker_id()}")
+    # The pid keeps concurrent runs on one server (two checkouts, two terminals) apart.
+    name = re.sub(r"\W", "_", f"{server.database or 'prm_test'}_{_worker_id()}_{os.getpid()}")
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

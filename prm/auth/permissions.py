@@ -9,6 +9,9 @@ from prm.models.staff import Role
 
 class Permission(StrEnum):
     patient_view = "patient_view"
+    appointments = "appointments"
+    worklists = "worklists"
+    rules_manage = "rules_manage"
     patient_edit = "patient_edit"
     contact_log = "contact_log"
     segments_view = "segments_view"
@@ -16,7 +19,8 @@ class Permission(StrEnum):
     users_manage = "users_manage"
 
 
-_CLINICAL_DESK = {Permission.patient_view, Permission.patient_edit, Permission.contact_log}
+_CLINICAL_DESK = {Permission.patient_view, Permission.patient_edit, Permission.contact_log,
+                  Permission.appointments, Permission.worklists}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.front_desk: frozenset(_CLINICAL_DESK),
@@ -25,7 +29,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.quality: frozenset({Permission.patient_view, Permission.segments_view}),
     # Admins run the system; they do not need patients' health records.
     Role.admin: frozenset(
-        {Permission.users_manage, Permission.audit_view, Permission.segments_view}
+        {Permission.users_manage, Permission.audit_view, Permission.segments_view,
+         Permission.rules_manage}
     ),
 }
 

@@ -31,9 +31,17 @@ class PeriodicJob:
     run: Callable[[Session, Settings], int]
 
 
+def _follow_up_rules(session: Session, settings: Settings) -> int:
+    """Marks overdue no-shows, opens and closes worklist items; returns items created."""
+    from prm.followups.rules import run_rules
+
+    return sum(run.created for run in run_rules(session).values())
+
+
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_sessions", 600,
                 lambda session, settings: purge_expired_sessions(session, settings=settings)),
+    PeriodicJob("follow_up_rules", 300, _follow_up_rules),
 ]
 
 

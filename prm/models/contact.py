@@ -52,6 +52,8 @@ class ContactLog(SQLModel, table=True):
     outcome: ContactOutcome = Field(sa_type=String(30))
     note: str = Field(default="", max_length=4000)
     staff_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    # The appointment a call ended with, for call-to-appointment conversion.
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
 
 
 class PatientNote(SQLModel, table=True):

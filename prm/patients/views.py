@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -113,14 +113,22 @@ def _detail_context(session, patient, group: str = "", **extra) -> dict:
 
 @router.get("/{patient_id}/timeline")
 def patient_timeline(request: Request, session: SessionDep, user: Viewer, patient_id: int,
-                     group: str = "", before: int | None = None):
+                     group: str = "", before: str = ""):
     patient = service.view_patient(session, patient_id=patient_id,
                                    actor=actor_for(request, user))
     session.commit()
-    rows = timeline.entries(session, patient=patient, group=group, before_id=before)
+    rows = timeline.entries(session, patient=patient, group=group, before=_parse_cursor(before))
     return render(request, "patients/_timeline.html",
                   {"patient": patient, "timeline": rows, "group": group,
                    "timeline_groups": timeline.GROUPS})
+
+
+def _parse_cursor(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @router.get("/{patient_id}/edit")

@@ -1,0 +1,268 @@
+"""The appointments desk: book, confirm, check in, no-show, cancel, reschedule.
+
+Every change writes an AppointmentChange row (the history) in the same transaction.
+A clinician's slot holds one patient; the database enforces it too, so two clerks
+booking the same slot at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, insert, literal, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from prm.audit import service as audit
+from prm.audit.service import Actor
+from prm.errors import Conflict, NotFound, ValidationFailed
+from prm.i18n import _
+from prm.models.audit import AuditAction
+from prm.models.care import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentChange,
+    AppointmentStatus,
+    Clinic,
+    Clinician,
+)
+from prm.models.patient import Patient
+from prm.models.types import UTCDateTime, utcnow
+
+# Which status may follow which; anything else is refused with a clear message.
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    AppointmentStatus.proposed: {"booked", "confirmed", "cancelled"},
+    AppointmentStatus.booked: {"confirmed", "arrived", "cancelled", "noshow"},
+    AppointmentStatus.confirmed: {"arrived", "cancelled", "noshow", "booked"},
+    AppointmentStatus.arrived: {"fulfilled", "cancelled"},
+    AppointmentStatus.noshow: {"arrived"},  # came late after all
+    AppointmentStatus.fulfilled: set(),
+    AppointmentStatus.cancelled: set(),
+}
+
+
+def get_appointment(session: Session, appointment_id: int) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound(_("No such appointment."))
+    return appointment
+
+
+def book(
+    session: Session, *, patient: Patient, clinic_id: int | None, starts_at: datetime | None,
+    actor: Actor, clinician_id: int | None = None, minutes: int = 15, reason: str = "",
+    follow_up_of_encounter_id: int | None = None, booked_via: str = "desk",
+    status: AppointmentStatus = AppointmentStatus.booked,
+) -> Appointment:
+    """Book a slot. Raises ValidationFailed (missing/invalid fields) or Conflict (taken)."""
+    _validate_booking(session, clinic_id, clinician_id, starts_at, minutes)
+    _refuse_double_booking(session, clinician_id, starts_at, minutes, exclude_id=None)
+    appointment = Appointment(
+        patient_id=patient.id, clinic_id=clinic_id, clinician_id=clinician_id,
+        starts_at=starts_at, minutes=minutes, status=status, reason=reason.strip()[:300],
+        follow_up_of_encounter_id=follow_up_of_encounter_id, booked_via=booked_via,
+        created_by_user_id=actor.user_id,
+    )
+    session.add(appointment)
+    _flush_slot(session)
+    _history(session, appointment, "", status, None, starts_at, "", actor)
+    audit.record(session, actor=actor, action=AuditAction.create, entity_type="appointment",
+                 entity_id=appointment.id, patient_id=patient.id)
+    return appointment
+
+
+def _validate_booking(session, clinic_id, clinician_id, starts_at, minutes) -> None:
+    errors = {}
+    if not clinic_id or session.get(Clinic, clinic_id) is None:
+        errors["clinic_id"] = _("Choose a clinic.")
+    if clinician_id:
+        clinician = session.get(Clinician, clinician_id)
+        if clinician is None or not clinician.active:
+            errors["clinician_id"] = _("Choose one of the options.")
+    if starts_at is None:
+        errors["starts_at"] = _("Choose a date and time.")
+    elif starts_at < utcnow() - timedelta(days=1):
+        errors["starts_at"] = _("That time is in the past.")
+    if not 5 <= minutes <= 480:
+        errors["minutes"] = _("Between 5 and 480 minutes.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+
+
+def _refuse_double_booking(session, clinician_id, starts_at, minutes, exclude_id) -> None:
+    """Refuse an overlapping slot of the same clinician, naming when it is free."""
+    if not clinician_id:
+        return
+    ends_at = starts_at + timedelta(minutes=minutes)
+    candidates = session.exec(
+        select(Appointment).where(
+            Appointment.clinician_id == clinician_id,
+            col(Appointment.status).in_(
+                [*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.arrived,
+                 AppointmentStatus.fulfilled]),
+            Appointment.starts_at < ends_at,
+            Appointment.starts_at > starts_at - timedelta(hours=8),
+        )
+    ).all()
+    for other in candidates:
+        if other.id != exclude_id and other.starts_at + timedelta(minutes=other.minutes) > \
+                starts_at:
+            message = _("This clinician already has a patient at that time. Choose another "
+                        "time or clinician.")
+            raise Conflict(message, field_errors={"starts_at": message})
+
+
+def _flush_slot(session: Session) -> None:
+    """Flush; a unique-slot violation (a booking that raced ours) becomes a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        message = _("Someone booked this slot a moment ago. Choose another time.")
+        raise Conflict(message, field_errors={"starts_at": message}) from error
+
+
+def _history(session, appointment, from_status, to_status, from_start, to_start, reason,
+             actor: Actor) -> None:
+    session.add(AppointmentChange(
+        appointment_id=appointment.id, from_status=from_status, to_status=to_status,
+        from_starts_at=from_start, to_starts_at=to_start, reason=reason[:300],
+        actor_user_id=actor.user_id,
+    ))
+    session.flush()
+
+
+def change_status(
+    session: Session, *, appointment: Appointment, to_status: str, actor: Actor,
+    reason: str = "",
+) -> Appointment:
+    """Move along the allowed transitions. Cancelling needs a reason."""
+    if to_status not in AppointmentStatus.__members__:
+        raise ValidationFailed(_("Choose one of the options."))
+    if to_status not in ALLOWED_TRANSITIONS[appointment.status]:
+        raise Conflict(_("An appointment that is %(status)s cannot become %(to)s.",
+                         status=appointment.status, to=to_status))
+    if to_status == AppointmentStatus.cancelled and not reason.strip():
+        message = _("Say why the appointment is cancelled.")
+        raise ValidationFailed(message, field_errors={"cancel_reason": message})
+    from_status = appointment.status
+    appointment.status = AppointmentStatus(to_status)
+    if to_status == AppointmentStatus.arrived:
+        appointment.checked_in_at = utcnow()
+    if to_status == AppointmentStatus.cancelled:
+        appointment.cancel_reason = reason.strip()[:300]
+    appointment.updated_at = utcnow()
+    session.add(appointment)
+    session.flush()
+    _history(session, appointment, from_status, to_status, None, None, reason, actor)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="appointment",
+                 entity_id=appointment.id, patient_id=appointment.patient_id,
+                 detail=f"{from_status}->{to_status}")
+    return appointment
+
+
+def reschedule(
+    session: Session, *, appointment: Appointment, starts_at: datetime | None, actor: Actor,
+    clinician_id: int | None = None, reason: str = "",
+) -> Appointment:
+    """Move to a new time (and optionally clinician); the old time stays in the history."""
+    if appointment.status not in ACTIVE_APPOINTMENT_STATUSES and \
+            appointment.status != AppointmentStatus.noshow:
+        raise Conflict(_("Only an upcoming or missed appointment can be rescheduled."))
+    clinician_id = clinician_id or appointment.clinician_id
+    _validate_booking(session, appointment.clinic_id, clinician_id, starts_at,
+                      appointment.minutes)
+    _refuse_double_booking(session, clinician_id, starts_at, appointment.minutes,
+                           exclude_id=appointment.id)
+    from_start, from_status = appointment.starts_at, appointment.status
+    appointment.starts_at, appointment.clinician_id = starts_at, clinician_id
+    appointment.status = AppointmentStatus.booked
+    appointment.updated_at = utcnow()
+    session.add(appointment)
+    _flush_slot(session)
+    _history(session, appointment, from_status, AppointmentStatus.booked, from_start,
+             starts_at, reason or "rescheduled", actor)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="appointment",
+                 entity_id=appointment.id, patient_id=appointment.patient_id,
+                 detail="rescheduled")
+    return appointment
+
+
+def history(session: Session, *, appointment: Appointment) -> list[AppointmentChange]:
+    return list(session.exec(
+        select(AppointmentChange).where(AppointmentChange.appointment_id == appointment.id)
+        .order_by(col(AppointmentChange.changed_at), col(AppointmentChange.id))
+    ))
+
+
+def mark_overdue_no_shows(session: Session, *, grace_hours: int, now: datetime | None = None
+                          ) -> int:
+    """Set-based: booked/confirmed appointments whose slot ended ``grace_hours`` ago with
+    no check-in become no-shows, each with a history row. Returns how many."""
+    now = now or utcnow()
+    cutoff = now - timedelta(hours=grace_hours)
+    overdue = and_(col(Appointment.status).in_(
+        [AppointmentStatus.booked, AppointmentStatus.confirmed]),
+        Appointment.starts_at < cutoff, Appointment.starts_at > cutoff - timedelta(days=30))
+    session.execute(insert(AppointmentChange).from_select(
+        ["appointment_id", "changed_at", "from_status", "to_status", "reason"],
+        select(Appointment.id, _literal_time(now), Appointment.status, _text("noshow"),
+               _text("no check-in (automatic)")).where(overdue),
+    ))
+    result = session.execute(
+        update(Appointment).where(overdue).values(status=AppointmentStatus.noshow,
+                                                  updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
+def _literal_time(value: datetime):
+    return literal(value, UTCDateTime())
+
+
+def _text(value: str):
+    return literal(value, String())
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC start and end of a calendar day in the hospital's zone."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def day_list(session: Session, *, day: date, tz: ZoneInfo, clinic_id: int | None = None,
+             clinician_id: int | None = None) -> list[tuple[Appointment, Patient]]:
+    start, end = day_bounds(day, tz)
+    query = (select(Appointment, Patient).join(Patient, Patient.id == Appointment.patient_id)
+             .where(Appointment.starts_at >= start, Appointment.starts_at < end))
+    if clinic_id:
+        query = query.where(Appointment.clinic_id == clinic_id)
+    if clinician_id:
+        query = query.where(Appointment.clinician_id == clinician_id)
+    return list(session.exec(query.order_by(col(Appointment.starts_at),
+                                            col(Appointment.clinician_id))).all())
+
+
+def upcoming_for_patient(session: Session, *, patient: Patient, limit: int = 5
+                         ) -> list[Appointment]:
+    return list(session.exec(
+        select(Appointment).where(
+            Appointment.patient_id == patient.id, Appointment.starts_at >= utcnow(),
+            col(Appointment.status).in_(ACTIVE_APPOINTMENT_STATUSES))
+        .order_by(col(Appointment.starts_at)).limit(limit)
+    ))
+
+
+def clinics(session: Session) -> list[Clinic]:
+    return list(session.exec(select(Clinic).where(Clinic.active == True)  # noqa: E712
+                             .order_by(Clinic.name_en)))
+
+
+def clinicians(session: Session, *, clinic_id: int | None = None) -> list[Clinician]:
+    query = select(Clinician).where(Clinician.active == True)  # noqa: E712
+    if clinic_id:
+        query = query.where(Clinician.clinic_id == clinic_id)
+    return list(session.exec(query.order_by(Clinician.name_en)))

@@ -1,0 +1,370 @@
+"""Working the follow-up lists: what is in each queue, claiming, attempts, snooze, close.
+
+A claim is one conditional UPDATE, so when two staff click "claim" on the same item at
+the same moment exactly one wins, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from prm import timeline
+from prm.audit import service as audit
+from prm.audit.service import Actor
+from prm.care import appointments as appointment_desk
+from prm.care import records
+from prm.errors import Conflict, NotFound, ValidationFailed
+from prm.followups import labels
+from prm.i18n import _
+from prm.models.audit import AuditAction
+from prm.models.care import Appointment, Clinic, LabResult
+from prm.models.patient import Patient
+from prm.models.staff import User
+from prm.models.types import utcnow
+from prm.models.worklist import (
+    AttemptOutcome,
+    FollowUpRule,
+    ItemStatus,
+    Priority,
+    RuleSetting,
+    WorklistAttempt,
+    WorklistItem,
+)
+
+# A claim nobody acted on for this long may be taken over by someone else.
+CLAIM_TIMEOUT = timedelta(hours=2)
+CLOSING_OUTCOMES = {
+    AttemptOutcome.reached, AttemptOutcome.agreed_to_visit, AttemptOutcome.rebooked,
+    AttemptOutcome.refused, AttemptOutcome.moved_elsewhere, AttemptOutcome.deceased,
+}
+# Outcomes that mean the patient now knows about their abnormal result.
+INFORMED_OUTCOMES = {AttemptOutcome.reached, AttemptOutcome.agreed_to_visit,
+                     AttemptOutcome.rebooked}
+TODAY = "today"
+
+
+def _attempt_title(data: dict) -> str:
+    rule = labels.rule_labels().get(data.get("rule", ""), "")
+    outcome = labels.outcome_labels().get(data.get("outcome", ""), "")
+    return _("Follow-up call (%(rule)s): %(outcome)s", rule=rule, outcome=outcome)
+
+
+timeline.register_group("followups", lambda: _("Follow-up"))
+timeline.register_kind("followup_attempt", group="followups", icon="☏", title=_attempt_title)
+
+
+@dataclass
+class WorklistFilter:
+    queue: str = TODAY
+    clinic_id: int | None = None
+    segment: str = ""
+    priority: str = ""
+
+
+@dataclass
+class WorklistRow:
+    item: WorklistItem
+    patient: Patient
+    claimed_by: str
+    clinic: str
+
+
+def _visible(now: datetime):
+    """Open items, and snoozed ones whose snooze has run out."""
+    return or_(WorklistItem.status == ItemStatus.open,
+               and_(WorklistItem.status == ItemStatus.snoozed,
+                    WorklistItem.snoozed_until <= now))
+
+
+def _end_of_today(now: datetime, tz: ZoneInfo) -> datetime:
+    local_day = now.astimezone(tz).date()
+    return datetime.combine(local_day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _queue_condition(queue: str, now: datetime, tz: ZoneInfo):
+    if queue == TODAY:
+        return and_(_visible(now), WorklistItem.due_at < _end_of_today(now, tz))
+    return and_(_visible(now), WorklistItem.rule == queue)
+
+
+def queue_counts(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, int]:
+    """Open items per rule, plus the combined "today" count."""
+    counts = dict(session.exec(
+        select(WorklistItem.rule, func.count()).where(_visible(now))
+        .group_by(WorklistItem.rule)).all())
+    result = {rule.value: counts.get(rule.value, 0) for rule in FollowUpRule}
+    result[TODAY] = session.exec(select(func.count()).select_from(WorklistItem).where(
+        _queue_condition(TODAY, now, tz))).one()
+    return result
+
+
+def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo,
+               limit: int = 100) -> list[WorklistRow]:
+    """The queue's items, most urgent first (priority, then oldest cause)."""
+    query = (
+        select(WorklistItem, Patient, User.full_name, User.username, Clinic.name_th,
+               Clinic.name_en)
+        .join(Patient, Patient.id == WorklistItem.patient_id)
+        .join(User, User.id == WorklistItem.claimed_by_user_id, isouter=True)
+        .join(Clinic, Clinic.id == WorklistItem.clinic_id, isouter=True)
+        .where(_queue_condition(filters.queue, now, tz))
+    )
+    if filters.clinic_id:
+        query = query.where(WorklistItem.clinic_id == filters.clinic_id)
+    if filters.segment:
+        query = query.where(WorklistItem.segment_code == filters.segment)
+    if filters.priority:
+        query = query.where(WorklistItem.priority == filters.priority)
+    query = query.order_by(col(WorklistItem.priority), col(WorklistItem.due_at),
+                           col(WorklistItem.id)).limit(limit)
+    from prm.i18n import current_language
+
+    thai = current_language.get() == "th"
+    return [WorklistRow(item, patient, full_name or username or "",
+                        (clinic_th if thai else clinic_en) or "")
+            for item, patient, full_name, username, clinic_th, clinic_en in session.exec(query)]
+
+
+def get_item(session: Session, item_id: int) -> WorklistItem:
+    item = session.get(WorklistItem, item_id)
+    if item is None:
+        raise NotFound(_("No such worklist item."))
+    return item
+
+
+def claim(session: Session, *, item: WorklistItem, user: User, now: datetime | None = None
+          ) -> WorklistItem:
+    """Take the item. Raises Conflict when someone else holds it or it is closed."""
+    now = now or utcnow()
+    result = session.execute(
+        update(WorklistItem)
+        .where(WorklistItem.id == item.id, WorklistItem.status != ItemStatus.closed,
+               or_(col(WorklistItem.claimed_by_user_id).is_(None),
+                   WorklistItem.claimed_by_user_id == user.id,
+                   WorklistItem.claimed_at < now - CLAIM_TIMEOUT))
+        .values(claimed_by_user_id=user.id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    session.refresh(item)
+    if result.rowcount != 1:
+        raise Conflict(_claim_refusal(session, item))
+    return item
+
+
+def _claim_refusal(session: Session, item: WorklistItem) -> str:
+    if item.status == ItemStatus.closed:
+        return _("This item was closed in the meantime.")
+    holder = session.get(User, item.claimed_by_user_id) if item.claimed_by_user_id else None
+    name = (holder.full_name or holder.username) if holder else _("someone else")
+    return _("%(name)s is already working on this item.", name=name)
+
+
+def release(session: Session, *, item: WorklistItem, user: User) -> None:
+    if item.claimed_by_user_id == user.id:
+        item.claimed_by_user_id = None
+        item.claimed_at = None
+        session.add(item)
+        session.flush()
+
+
+@dataclass
+class Rebooking:
+    clinic_id: int | None
+    starts_at: datetime | None
+    clinician_id: int | None = None
+
+
+def record_attempt(
+    session: Session, *, item: WorklistItem, user: User, actor: Actor, outcome: str,
+    note: str = "", rebooking: Rebooking | None = None, call_back_at: datetime | None = None,
+    now: datetime | None = None,
+) -> WorklistAttempt:
+    """Record one contact attempt and do what its outcome means.
+
+    rebooked → books the new appointment (errors name the field) and closes the item;
+    call_back_later → needs a time, snoozes until then; no answer / wrong number → stays
+    open for the next try; other final outcomes close the item. Raises ValidationFailed,
+    Conflict (someone else holds the item).
+    """
+    now = now or utcnow()
+    outcome = _valid_outcome(outcome, rebooking, call_back_at, now)
+    claim(session, item=item, user=user, now=now)
+    patient = session.get(Patient, item.patient_id)
+    new_appointment = _rebook(session, patient, item, rebooking, actor) \
+        if outcome == AttemptOutcome.rebooked else None
+    attempt = WorklistAttempt(
+        item_id=item.id, patient_id=item.patient_id, attempted_at=now, outcome=outcome,
+        note=note.strip()[:2000], call_back_at=call_back_at, staff_user_id=user.id,
+        new_appointment_id=new_appointment.id if new_appointment else None,
+    )
+    session.add(attempt)
+    session.flush()
+    _apply_outcome(session, item, patient, outcome, call_back_at, actor, now)
+    timeline.record(session, patient=patient, kind="followup_attempt", actor=actor,
+                    data={"rule": item.rule, "outcome": outcome}, body=attempt.note,
+                    occurred_at=now, ref_type="worklist_attempt", ref_id=attempt.id)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="worklist_item",
+                 entity_id=item.id, patient_id=item.patient_id, detail=outcome)
+    return attempt
+
+
+def _valid_outcome(outcome, rebooking, call_back_at, now) -> AttemptOutcome:
+    if outcome not in AttemptOutcome.__members__:
+        message = _("Choose what happened.")
+        raise ValidationFailed(message, field_errors={"outcome": message})
+    if outcome == AttemptOutcome.call_back_later and (call_back_at is None or
+                                                      call_back_at <= now):
+        message = _("Give a time in the future to call back.")
+        raise ValidationFailed(message, field_errors={"call_back_at": message})
+    if outcome == AttemptOutcome.rebooked and rebooking is None:
+        message = _("Choose the clinic and time of the new appointment.")
+        raise ValidationFailed(message, field_errors={"starts_at": message})
+    return AttemptOutcome(outcome)
+
+
+def _rebook(session, patient, item, rebooking: Rebooking, actor) -> Appointment:
+    follow_up_of = item.cause_id if item.rule == FollowUpRule.discharge_appointment else None
+    return appointment_desk.book(
+        session, patient=patient, clinic_id=rebooking.clinic_id,
+        starts_at=rebooking.starts_at, clinician_id=rebooking.clinician_id, actor=actor,
+        reason=labels.rule_labels().get(item.rule, ""), booked_via="worklist",
+        follow_up_of_encounter_id=follow_up_of,
+    )
+
+
+def _apply_outcome(session, item, patient, outcome, call_back_at, actor, now) -> None:
+    if item.rule == FollowUpRule.abnormal_lab and outcome in INFORMED_OUTCOMES:
+        lab = session.get(LabResult, item.cause_id)
+        if lab is not None:
+            records.acknowledge_lab(session, result=lab, actor=actor)
+    if outcome == AttemptOutcome.deceased:
+        _record_death(session, patient, now)
+    if outcome in CLOSING_OUTCOMES:
+        _close_item(item, outcome.value, now)
+    elif outcome == AttemptOutcome.call_back_later:
+        item.status, item.snoozed_until = ItemStatus.snoozed, call_back_at
+        item.claimed_by_user_id = item.claimed_at = None
+    else:  # no answer, wrong number: back in the queue for the next person to try
+        item.claimed_by_user_id = item.claimed_at = None
+    session.add(item)
+    session.flush()
+
+
+def _close_item(item: WorklistItem, reason: str, now: datetime) -> None:
+    item.status, item.closed_at, item.close_reason = ItemStatus.closed, now, reason
+    item.claimed_by_user_id = None
+
+
+def _record_death(session: Session, patient: Patient, now: datetime) -> None:
+    """A relative told us: no more calls to this patient from any list."""
+    patient.deceased, patient.deceased_at = True, patient.deceased_at or now
+    session.add(patient)
+    session.execute(
+        update(WorklistItem)
+        .where(WorklistItem.patient_id == patient.id,
+               col(WorklistItem.status).in_([ItemStatus.open, ItemStatus.snoozed]))
+        .values(status=ItemStatus.closed, closed_at=now, close_reason="deceased",
+                claimed_by_user_id=None)
+        .execution_options(synchronize_session=False))
+
+
+def snooze(session: Session, *, item: WorklistItem, user: User, until: datetime | None,
+           actor: Actor, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if until is None or until <= now:
+        message = _("Give a time in the future.")
+        raise ValidationFailed(message, field_errors={"snooze_until": message})
+    claim(session, item=item, user=user, now=now)
+    item.status, item.snoozed_until = ItemStatus.snoozed, until
+    item.claimed_by_user_id = item.claimed_at = None
+    session.add(item)
+    session.flush()
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="worklist_item",
+                 entity_id=item.id, patient_id=item.patient_id, detail="snoozed")
+
+
+def close(session: Session, *, item: WorklistItem, user: User, actor: Actor,
+          now: datetime | None = None) -> None:
+    now = now or utcnow()
+    claim(session, item=item, user=user, now=now)
+    _close_item(item, "closed_by_staff", now)
+    session.add(item)
+    session.flush()
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="worklist_item",
+                 entity_id=item.id, patient_id=item.patient_id, detail="closed")
+
+
+def attempts(session: Session, *, item: WorklistItem) -> list[WorklistAttempt]:
+    return list(session.exec(select(WorklistAttempt).where(WorklistAttempt.item_id == item.id)
+                             .order_by(col(WorklistAttempt.attempted_at).desc())))
+
+
+def open_items_for_patient(session: Session, *, patient: Patient) -> list[WorklistItem]:
+    return list(session.exec(
+        select(WorklistItem).where(WorklistItem.patient_id == patient.id,
+                                   col(WorklistItem.status).in_([ItemStatus.open,
+                                                                 ItemStatus.snoozed]))
+        .order_by(col(WorklistItem.priority))))
+
+
+def rule_settings(session: Session) -> list[RuleSetting]:
+    order = [rule.value for rule in FollowUpRule]
+    settings = session.exec(select(RuleSetting)).all()
+    return sorted(settings, key=lambda s: order.index(s.rule) if s.rule in order else 99)
+
+
+def update_rule_setting(session: Session, *, rule: str, enabled: bool, threshold: str,
+                        segments: list[str], known_segments: set[str], actor: Actor
+                        ) -> RuleSetting:
+    setting = session.get(RuleSetting, rule)
+    if setting is None:
+        raise NotFound(_("No such rule."))
+    if not threshold.strip().isdigit() or not 0 <= int(threshold) <= 10000:
+        message = _("A whole number from 0 to 10000.")
+        raise ValidationFailed(message, field_errors={f"threshold_{rule}": message})
+    setting.enabled = enabled
+    setting.threshold = int(threshold)
+    setting.segments = [s for s in segments if s in known_segments]
+    session.add(setting)
+    session.flush()
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="rule_setting",
+                 entity_id=rule, detail=f"enabled={enabled} threshold={threshold}")
+    return setting
+
+
+def priority_choices() -> list[tuple[str, str]]:
+    return [(p.value, labels.priority_labels()[p]) for p in Priority]
+
+
+def cause_summary(session: Session, *, item: WorklistItem, tz: ZoneInfo) -> str:
+    """What exactly is behind the item, for the person about to call."""
+    from prm.care import labels as care_labels
+    from prm.models.care import Encounter, MedicationDispense, MedicationOrder
+
+    if item.rule == FollowUpRule.abnormal_lab and (lab := session.get(LabResult, item.cause_id)):
+        meaning = care_labels.interpretation_labels().get(lab.interpretation, "")
+        return f"{lab.test_name}: {lab.value} {lab.unit} ({meaning}; {lab.reference_range})"
+    if item.rule == FollowUpRule.missed_pickup:
+        if item.cause_key.startswith("medication_dispense:"):
+            dispense = session.get(MedicationDispense, item.cause_id)
+            order = session.get(MedicationOrder, dispense.order_id) if dispense else None
+            return _("%(name)s prepared and waiting at the pharmacy",
+                     name=order.medication if order else "")
+        order = session.get(MedicationOrder, item.cause_id)
+        if order:
+            return _("%(name)s, pickup was due %(day)s", name=order.medication,
+                     day=order.next_pickup_due.isoformat() if order.next_pickup_due else "")
+    if item.rule == FollowUpRule.no_show and (appt := session.get(Appointment, item.cause_id)):
+        return _("Missed appointment on %(when)s",
+                 when=appt.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+    if item.rule in (FollowUpRule.discharge_call, FollowUpRule.discharge_appointment) and (
+            encounter := session.get(Encounter, item.cause_id)) and encounter.discharged_at:
+        return _("Discharged %(when)s", when=encounter.discharged_at.astimezone(tz)
+                 .strftime("%Y-%m-%d %H:%M"))
+    return labels.rule_reasons().get(item.rule, "")

@@ -1,0 +1,233 @@
+"""Worklists: the queues staff clear, one row at a time, in place (htmx)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse
+
+from prm.auth.deps import actor_for, require
+from prm.auth.permissions import Permission
+from prm.care import appointments as appointment_desk
+from prm.db import SessionDep
+from prm.errors import PrmError
+from prm.followups import labels, service
+from prm.followups.service import Rebooking, WorklistFilter
+from prm.models.staff import User
+from prm.models.types import utcnow
+from prm.models.worklist import FollowUpRule, ItemStatus
+from prm.patients import service as patients
+from prm.web import htmx
+from prm.web.templating import render
+
+router = APIRouter()
+Worker = Annotated[User, require(Permission.worklists)]
+RuleAdmin = Annotated[User, require(Permission.rules_manage)]
+
+
+def _local_datetime(value: str, tz) -> datetime | None:
+    """An <input type=datetime-local> value in the hospital's zone, as aware UTC."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def _page_context(session, request, filters: WorklistFilter) -> dict:
+    settings = request.app.state.settings
+    now = utcnow()
+    return {
+        "filters": filters,
+        "counts": service.queue_counts(session, now=now, tz=settings.tz),
+        "rows": service.list_items(session, filters=filters, now=now, tz=settings.tz),
+        "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
+        "priority_labels": labels.priority_labels(),
+        "segment_names": patients.segment_names(session),
+        "clinics": appointment_desk.clinics(session),
+        "queues": [service.TODAY] + [rule.value for rule in FollowUpRule],
+    }
+
+
+@router.get("/worklists")
+def worklists(request: Request, session: SessionDep, user: Worker, queue: str = service.TODAY,
+              clinic: str = "", segment: str = "", priority: str = ""):
+    if queue != service.TODAY and queue not in FollowUpRule.__members__:
+        queue = service.TODAY
+    filters = WorklistFilter(queue=queue, clinic_id=int(clinic) if clinic.isdigit() else None,
+                             segment=segment, priority=priority)
+    context = _page_context(session, request, filters)
+    template = "worklists/_queue.html" if htmx.is_htmx(request) else "worklists/index.html"
+    return render(request, template, context)
+
+
+@router.get("/worklists/count")
+def today_count(request: Request, session: SessionDep, user: Worker):
+    """The top bar's badge: items due today across all lists."""
+    count = service.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)
+    return HTMLResponse(str(count[service.TODAY]) if count[service.TODAY] else "")
+
+
+def _row_context(session, request, item, **extra) -> dict:
+    from prm.models.patient import Patient
+
+    return {
+        "row": service.WorklistRow(item, session.get(Patient, item.patient_id),
+                                   _claimer_name(session, item), ""),
+        "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
+        "priority_labels": labels.priority_labels(),
+        "segment_names": patients.segment_names(session), **extra,
+    }
+
+
+def _claimer_name(session, item) -> str:
+    if not item.claimed_by_user_id:
+        return ""
+    claimer = session.get(User, item.claimed_by_user_id)
+    return (claimer.full_name or claimer.username) if claimer else ""
+
+
+def _after_change(request, session, item, **extra):
+    """htmx: the row again (or nothing when it left the list); otherwise back to the list."""
+    if not htmx.is_htmx(request):
+        return htmx.redirect(request, "/worklists")
+    if item.status != ItemStatus.open:
+        return htmx.trigger(HTMLResponse(""), "worklist-changed")
+    return render(request, "worklists/_row.html", _row_context(session, request, item, **extra))
+
+
+@router.post("/worklists/items/{item_id}/claim")
+def claim_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+    item = service.get_item(session, item_id)
+    try:
+        service.claim(session, item=item, user=user)
+    except PrmError as error:
+        session.rollback()
+        item = service.get_item(session, item_id)
+        return render(request, "worklists/_row.html",
+                      _row_context(session, request, item, error=error.message),
+                      status=error.status)
+    session.commit()
+    return _after_change(request, session, item)
+
+
+@router.post("/worklists/items/{item_id}/release")
+def release_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+    item = service.get_item(session, item_id)
+    service.release(session, item=item, user=user)
+    session.commit()
+    return _after_change(request, session, item)
+
+
+def _work_context(session, request, item, **extra) -> dict:
+    from prm.models.patient import Patient
+
+    return {
+        **_row_context(session, request, item), "item": item,
+        "patient": session.get(Patient, item.patient_id),
+        "attempts": service.attempts(session, item=item),
+        "cause": service.cause_summary(session, item=item, tz=request.app.state.settings.tz),
+        "outcome_labels": labels.outcome_labels(),
+        "clinic_options": _options(appointment_desk.clinics(session)),
+        "clinician_options": _options(appointment_desk.clinicians(session)),
+        "form": {}, "errors": {}, **extra,
+    }
+
+
+def _options(records) -> list[tuple[str, str]]:
+    """(id, name in the current language) pairs for a select."""
+    from prm.i18n import current_language
+
+    thai = current_language.get() == "th"
+    return [(str(r.id), (r.name_th if thai and r.name_th else r.name_en)) for r in records]
+
+
+@router.get("/worklists/items/{item_id}")
+def work_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+    """The outcome form, in place under the row (htmx) or as a page of its own."""
+    item = service.get_item(session, item_id)
+    template = "worklists/_work.html" if htmx.is_htmx(request) else "worklists/item.html"
+    return render(request, template, _work_context(session, request, item))
+
+
+@router.post("/worklists/items/{item_id}/attempts")
+async def record_attempt(request: Request, session: SessionDep, user: Worker, item_id: int):
+    data = await request.form()
+    return await run_in_threadpool(_record_attempt, request, session, user, item_id, data)
+
+
+def _record_attempt(request: Request, session, user: User, item_id: int, data: FormData):
+    tz = request.app.state.settings.tz
+    item = service.get_item(session, item_id)
+    rebooking = None
+    if data.get("outcome") == "rebooked":
+        clinic = data.get("clinic_id", "")
+        clinician = data.get("clinician_id", "")
+        rebooking = Rebooking(clinic_id=int(clinic) if clinic.isdigit() else None,
+                              starts_at=_local_datetime(data.get("starts_at", ""), tz),
+                              clinician_id=int(clinician) if clinician.isdigit() else None)
+    try:
+        service.record_attempt(
+            session, item=item, user=user, actor=actor_for(request, user),
+            outcome=data.get("outcome", ""), note=data.get("note", ""), rebooking=rebooking,
+            call_back_at=_local_datetime(data.get("call_back_at", ""), tz))
+    except PrmError as error:
+        session.rollback()
+        item = service.get_item(session, item_id)
+        template = "worklists/_work.html" if htmx.is_htmx(request) else "worklists/item.html"
+        return render(request, template, _work_context(
+            session, request, item, form=dict(data), errors=error.field_errors,
+            error=error.message), status=error.status)
+    session.commit()
+    if not htmx.is_htmx(request):
+        return htmx.redirect(request, "/worklists")
+    return _after_change(request, session, item, done=True)
+
+
+@router.post("/worklists/items/{item_id}/close")
+def close_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+    item = service.get_item(session, item_id)
+    service.close(session, item=item, user=user, actor=actor_for(request, user))
+    session.commit()
+    return _after_change(request, session, item)
+
+
+@router.get("/admin/rules")
+def rules_page(request: Request, session: SessionDep, user: RuleAdmin):
+    return render(request, "worklists/rules.html", _rules_context(session))
+
+
+def _rules_context(session, **extra) -> dict:
+    return {"settings": service.rule_settings(session), "rule_labels": labels.rule_labels(),
+            "units": labels.rule_threshold_units(),
+            "segment_names": patients.segment_names(session), "errors": {}, **extra}
+
+
+@router.post("/admin/rules")
+async def save_rules(request: Request, session: SessionDep, user: RuleAdmin):
+    data = await request.form()
+    return await run_in_threadpool(_save_rules, request, session, user, data)
+
+
+def _save_rules(request: Request, session, user: User, data: FormData):
+    known = set(patients.segment_names(session))
+    try:
+        for setting in service.rule_settings(session):
+            rule = setting.rule
+            service.update_rule_setting(
+                session, rule=rule, enabled=data.get(f"enabled_{rule}") == "on",
+                threshold=data.get(f"threshold_{rule}", ""),
+                segments=data.getlist(f"segments_{rule}"), known_segments=known,
+                actor=actor_for(request, user))
+    except PrmError as error:
+        session.rollback()
+        return render(request, "worklists/rules.html",
+                      _rules_context(session, errors=error.field_errors, error=error.message),
+                      status=error.status)
+    session.commit()
+    return render(request, "worklists/rules.html", _rules_context(session, saved=True))
