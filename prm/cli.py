@@ -15,13 +15,22 @@ app = typer.Typer(help="PRM — hospital patient-relationship management.", no_a
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
-DEMO_LOGINS_FILE = PROJECT_ROOT / "var" / "demo-logins.txt"
 DEMO_STAFF = [
     ("admin", "admin", "ผู้ดูแลระบบ"),
     ("nurse", "nurse", "พยาบาล สมศรี ใจดี"),
     ("frontdesk", "front_desk", "เวชระเบียน มานี มีสุข"),
     ("quality", "quality", "ทีมคุณภาพ วิภา รักงาน"),
 ]
+
+
+def demo_logins_file() -> Path | None:
+    """Where demo passwords are kept: beside the SQLite file (dev only); None otherwise."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve().parent / "demo-logins.txt"
 
 
 def _engine():
@@ -48,9 +57,10 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(None, envvar="PORT")
 
     port = port or 8000
     configure_logging()
-    if DEMO_LOGINS_FILE.exists() and get_settings().environment == "development":
-        typer.echo(f"\nDemo logins (from {DEMO_LOGINS_FILE.relative_to(PROJECT_ROOT)}):")
-        typer.echo(DEMO_LOGINS_FILE.read_text())
+    logins = demo_logins_file()
+    if logins and logins.exists() and get_settings().environment == "development":
+        typer.echo(f"\nDemo logins (username, password, role) — kept in {logins}:")
+        typer.echo(logins.read_text())
     typer.echo(f"PRM is at http://{host}:{port}/  (Ctrl+C stops it)\n")
     uvicorn.run("prm.app:app_factory", factory=True, host=host, port=port,
                 proxy_headers=True, log_config=None)
@@ -110,11 +120,13 @@ def _create_demo_staff(engine) -> None:
         session.commit()
     if not lines:
         return
-    DEMO_LOGINS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEMO_LOGINS_FILE.touch(mode=0o600)
-    with DEMO_LOGINS_FILE.open("a") as out:
-        out.write("\n".join(lines) + "\n")
     typer.echo("Demo staff accounts (username, password, role):\n" + "\n".join(lines))
+    logins = demo_logins_file()
+    if logins:
+        logins.parent.mkdir(parents=True, exist_ok=True)
+        logins.touch(mode=0o600)
+        with logins.open("a") as out:
+            out.write("\n".join(lines) + "\n")
 
 
 @users_app.command("create")

@@ -15,7 +15,7 @@ from prm.auth.passwords import generate_password
 from prm.auth.permissions import Permission
 from prm.db import SessionDep
 from prm.errors import NotFound, PrmError
-from prm.i18n import LANGUAGES
+from prm.i18n import LANGUAGES, _
 from prm.models.audit import AuditAction
 from prm.models.staff import Role, User
 from prm.web import htmx
@@ -55,7 +55,8 @@ def create_user(
     form = {"username": username, "full_name": full_name, "role": role, "language": language}
     try:
         if role not in Role.__members__:
-            raise PrmError("role", field_errors={"role": "?"})
+            message = _("Choose one of the options.")
+            raise PrmError(message, field_errors={"role": message})
         new_user = auth.create_user(session, username=username, role=Role(role),
                                     password=password, full_name=full_name, language=language)
         audit.record(session, actor=actor_for(request, user), action=AuditAction.create,
@@ -71,7 +72,7 @@ def create_user(
 def _target(session, user_id: int) -> User:
     target = session.get(User, user_id)
     if target is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return target
 
 
@@ -91,7 +92,7 @@ def set_active(request: Request, session: SessionDep, user: Admin, user_id: int,
                active: Annotated[str, Form()] = "no"):
     target = _target(session, user_id)
     if target.id == user.id:
-        raise PrmError("You cannot deactivate your own account.")
+        raise PrmError(_("You cannot deactivate your own account."))
     auth.set_active(session, user=target, active=active == "yes")
     audit.record(session, actor=actor_for(request, user), action=AuditAction.update,
                  entity_type="staff_user", entity_id=target.id, detail=f"active={active}")

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from prm import timeline
 from prm.care import labels
+from prm.config import get_settings
 from prm.i18n import _
 from prm.models.care import (
     Appointment,
@@ -20,6 +21,7 @@ from prm.models.care import (
 )
 from prm.models.patient import Patient
 from prm.timeline import TimelineItem
+from prm.web.formatting import format_datetime
 
 
 def _before(query, column, before: datetime | None):
@@ -50,7 +52,8 @@ def encounter_items(session: Session, patient: Patient, before, limit) -> list[T
     for e in session.exec(query.order_by(col(Encounter.started_at).desc()).limit(limit)):
         title = kinds.get(e.encounter_class, e.encounter_class)
         if e.encounter_class == EncounterClass.inpatient and e.discharged_at:
-            title = _("Admission, discharged %(when)s", when=e.discharged_at.date().isoformat())
+            title = _("Admission, discharged %(when)s",
+                      when=format_datetime(e.discharged_at, get_settings().tz))
         items.append(TimelineItem(occurred_at=e.started_at, icon="🏥", group="care",
                                   title=title, body=e.discharge_disposition))
     return items

@@ -35,6 +35,7 @@ from prm.models.worklist import (
     WorklistAttempt,
     WorklistItem,
 )
+from prm.web.formatting import format_date, format_datetime
 
 # A claim nobody acted on for this long may be taken over by someone else.
 CLAIM_TIMEOUT = timedelta(hours=2)
@@ -359,12 +360,10 @@ def cause_summary(session: Session, *, item: WorklistItem, tz: ZoneInfo) -> str:
         order = session.get(MedicationOrder, item.cause_id)
         if order:
             return _("%(name)s, pickup was due %(day)s", name=order.medication,
-                     day=order.next_pickup_due.isoformat() if order.next_pickup_due else "")
+                     day=format_date(order.next_pickup_due))
     if item.rule == FollowUpRule.no_show and (appt := session.get(Appointment, item.cause_id)):
-        return _("Missed appointment on %(when)s",
-                 when=appt.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+        return _("Missed appointment on %(when)s", when=format_datetime(appt.starts_at, tz))
     if item.rule in (FollowUpRule.discharge_call, FollowUpRule.discharge_appointment) and (
             encounter := session.get(Encounter, item.cause_id)) and encounter.discharged_at:
-        return _("Discharged %(when)s", when=encounter.discharged_at.astimezone(tz)
-                 .strftime("%Y-%m-%d %H:%M"))
+        return _("Discharged %(when)s", when=format_datetime(encounter.discharged_at, tz))
     return labels.rule_reasons().get(item.rule, "")

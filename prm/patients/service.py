@@ -180,8 +180,8 @@ def add_coverage(
     before = patient.segment_code
     refresh_segment(session, patient=patient)
     timeline.record(session, patient=patient, kind="coverage_added", actor=actor,
-                    data={"segment": segment.code, "before": before,
-                          "after": patient.segment_code},
+                    data={"segment": segment.code, "segment_names": _names(segment),
+                          "before": before, "after": patient.segment_code},
                     ref_type="coverage", ref_id=coverage.id)
     audit.record(session, actor=actor, action=AuditAction.update, entity_type="coverage",
                  entity_id=coverage.id, patient_id=patient.id)
@@ -198,11 +198,16 @@ def end_coverage(session: Session, *, patient: Patient, coverage_id: int, actor:
     before = patient.segment_code
     refresh_segment(session, patient=patient)
     timeline.record(session, patient=patient, kind="coverage_ended", actor=actor,
-                    data={"segment": coverage.segment_code, "before": before,
-                          "after": patient.segment_code},
+                    data={"segment": coverage.segment_code,
+                          "segment_names": _names(session.get(Segment, coverage.segment_code)),
+                          "before": before, "after": patient.segment_code},
                     ref_type="coverage", ref_id=coverage.id)
     audit.record(session, actor=actor, action=AuditAction.update, entity_type="coverage",
                  entity_id=coverage.id, patient_id=patient.id, detail="ended")
+
+
+def _names(segment: Segment | None) -> dict[str, str]:
+    return {"th": segment.name_th, "en": segment.name_en} if segment else {}
 
 
 def coverages(session: Session, *, patient: Patient) -> list[Coverage]:

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from prm import timeline
-from prm.i18n import _
+from prm.i18n import _, current_language
 
-_FIELD_LABELS = {
-    "hn": "HN", "national_id": "national ID", "passport_no": "passport",
-    "phone_e164": "phone", "phone_alt_e164": "second phone", "birth_date": "birth date",
-    "sms_consent": "SMS consent", "preferred_channel": "preferred channel",
-    "preferred_language": "language",
-}
+
+def _field_labels() -> dict[str, str]:
+    return {
+        "hn": "HN", "national_id": _("national ID"), "passport_no": _("passport"),
+        "phone_e164": _("phone"), "phone_alt_e164": _("second phone"),
+        "birth_date": _("birth date"), "sms_consent": _("SMS consent"),
+        "preferred_channel": _("preferred channel"), "preferred_language": _("language"),
+        "sex": _("sex"), "nationality": _("nationality"),
+    }
 
 
 def _edited_title(data: dict) -> str:
-    fields = [_(_FIELD_LABELS.get(f, "name" if "name" in f else f)) for f in data.get("fields", [])]
+    known = _field_labels()
+    fields = [known.get(f, _("name") if "name" in f else f) for f in data.get("fields", [])]
     return _("Record edited: %(fields)s", fields=", ".join(dict.fromkeys(fields)))
+
+
+def _segment(data: dict, key: str = "segment") -> str:
+    """Segment names are stored with the entry in both languages; codes in older entries."""
+    names = data.get(f"{key}_names") or {}
+    return names.get(current_language.get()) or names.get("en") or data.get(key, "")
 
 
 def _consent_title(data: dict) -> str:
@@ -32,8 +42,8 @@ timeline.register_kind("edited", group="record", icon="✎", title=_edited_title
 timeline.register_kind("consent", group="record", icon="✉", title=_consent_title)
 timeline.register_kind("coverage_added", group="record", icon="＋",
                        title=lambda d: _("Payer coverage added: %(segment)s",
-                                         segment=d.get("segment", "")))
+                                         segment=_segment(d)))
 timeline.register_kind("coverage_ended", group="record", icon="－",
                        title=lambda d: _("Payer coverage ended: %(segment)s",
-                                         segment=d.get("segment", "")))
+                                         segment=_segment(d)))
 timeline.register_kind("note", group="notes", icon="✍", title=lambda d: _("Note"))

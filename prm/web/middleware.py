@@ -15,7 +15,7 @@ import uuid
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-from prm.i18n import LANGUAGES, current_language, normalise_language
+from prm.i18n import LANGUAGES, current_language, gettext, normalise_language
 from prm.logs import request_id_var
 
 log = logging.getLogger("prm.http")
@@ -191,8 +191,9 @@ async def _submitted_token(scope, receive):
 
 
 async def _forbidden(send) -> None:
-    body = (b"<!doctype html><title>403</title><p>This form has expired or did not come "
-            b"from PRM. Go back, reload the page and try again.</p>")
+    message = gettext("This form has expired or did not come from PRM. Go back, reload the "
+                      "page and try again.")
+    body = f"<!doctype html><title>403</title><p>{message}</p>".encode()
     await send({"type": "http.response.start", "status": 403, "headers": [
         (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
