@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 import prm.care.timeline_sources  # noqa: F401  (registers care records on the timeline)
 from prm.admin import views as admin_views
 from prm.auth import views as auth_views
+from prm.care import views as care_views
 from prm.config import PROJECT_ROOT, Settings, get_settings
 from prm.db import make_engine
 from prm.followups import views as worklist_views
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
-    for module in (auth_views, patient_views, admin_views, segment_views, worklist_views):
+    for module in (auth_views, patient_views, admin_views, segment_views, worklist_views,
+                   care_views):
         app.include_router(module.router)
     app.include_router(home_router)
     return app

@@ -13,10 +13,13 @@ from prm import timeline
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
+from prm.care import appointments
+from prm.care.labels import appointment_status_labels
 from prm.contacts import labels as contact_labels
 from prm.contacts import service as contacts
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
+from prm.i18n import _
 from prm.models.audit import AuditAction
 from prm.models.patient import Channel, Sex
 from prm.models.segment import Segment
@@ -107,6 +110,9 @@ def _detail_context(session, patient, group: str = "", **extra) -> dict:
         "channel_labels": contact_labels.channel_labels(),
         "reason_labels": contact_labels.reason_labels(),
         "outcome_labels": contact_labels.outcome_labels(),
+        "upcoming": appointments.upcoming_for_patient(session, patient=patient),
+        "clinics": {clinic.id: clinic for clinic in appointments.clinics(session)},
+        "appointment_status_labels": appointment_status_labels(),
         **extra,
     }
 
@@ -214,7 +220,8 @@ def _optional_date(value: str, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as error:
-        raise ValidationFailed("YYYY-MM-DD", field_errors={field: "YYYY-MM-DD"}) from error
+        message = _("Use the date picker or YYYY-MM-DD (Christian era).")
+        raise ValidationFailed(message, field_errors={field: message}) from error
 
 
 @router.post("/{patient_id}/coverages")

@@ -8,9 +8,11 @@ from starlette.responses import Response
 
 def is_htmx(request: Request) -> bool:
     """True for an htmx request that wants a fragment (boosted page loads want the page)."""
+    # A history restore (back button after the cache missed) wants the whole page too.
     return (
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
     )
 
 

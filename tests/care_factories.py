@@ -1,0 +1,160 @@
+"""Typed factories for care records: real rows with sensible defaults, any field
+overridable by keyword. Each commits, like ``tests.factories.make_patient``.
+
+Appointments are inserted as rows rather than booked through the desk, because tests
+need slots in the past (no-shows, lapsed returns) that the desk rightly refuses; tests
+that are about booking call ``prm.care.appointments.book`` themselves.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, delete
+
+from prm.care import records
+from prm.models.care import (
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    Clinician,
+    DispenseStatus,
+    Encounter,
+    EncounterClass,
+    Interpretation,
+    LabResult,
+    MedicationDispense,
+    MedicationOrder,
+)
+from prm.models.patient import Patient
+from prm.models.types import utcnow
+from prm.models.worklist import FollowUpRule, ItemStatus, Priority, RuleSetting, WorklistItem
+
+_sequence = itertools.count(1)
+
+
+def _saved(session: Session, row):
+    session.add(row)
+    session.commit()
+    return row
+
+
+def make_clinic(session: Session, **overrides) -> Clinic:
+    n = next(_sequence)
+    values = {"code": f"CLINIC{n}", "name_th": f"คลินิก {n}", "name_en": f"Clinic {n}"}
+    return _saved(session, Clinic(**{**values, **overrides}))
+
+
+def make_clinician(session: Session, *, clinic: Clinic | None = None, **overrides
+                   ) -> Clinician:
+    n = next(_sequence)
+    values = {"name_th": f"นพ. ทดสอบ {n}", "name_en": f"Dr Test {n}",
+              "clinic_id": clinic.id if clinic else None}
+    return _saved(session, Clinician(**{**values, **overrides}))
+
+
+def make_appointment(session: Session, *, patient: Patient, clinic: Clinic | None = None,
+                     starts_at: datetime | None = None,
+                     status: AppointmentStatus = AppointmentStatus.booked,
+                     **overrides) -> Appointment:
+    """An appointment row (tomorrow, booked, in a new clinic unless given)."""
+    clinic = clinic or make_clinic(session)
+    values = {"patient_id": patient.id, "clinic_id": clinic.id,
+              "starts_at": starts_at or utcnow() + timedelta(days=1), "status": status}
+    return _saved(session, Appointment(**{**values, **overrides}))
+
+
+def make_encounter(session: Session, *, patient: Patient,
+                   encounter_class: EncounterClass = EncounterClass.outpatient,
+                   started_at: datetime | None = None, **overrides) -> Encounter:
+    values = {"encounter_class": encounter_class,
+              "started_at": started_at or utcnow() - timedelta(days=1)}
+    encounter = records.add_encounter(session, patient=patient,
+                                      encounter=Encounter(**{**values, **overrides}))
+    session.commit()
+    return encounter
+
+
+def make_discharge(session: Session, *, patient: Patient, discharged_at: datetime,
+                   **overrides) -> Encounter:
+    """An inpatient stay of four days that ended at ``discharged_at``."""
+    values = {"started_at": discharged_at - timedelta(days=4), "discharged_at": discharged_at,
+              "discharge_disposition": "home"}
+    return make_encounter(session, patient=patient, encounter_class=EncounterClass.inpatient,
+                          **{**values, **overrides})
+
+
+def make_medication_order(session: Session, *, patient: Patient,
+                          ordered_at: datetime | None = None, **overrides) -> MedicationOrder:
+    """An active 30-day order with refills; next pickup is due when the supply runs out
+    unless ``next_pickup_due`` is given."""
+    values = {"medication": "Metformin 500 mg", "instructions": "1 tab twice daily",
+              "ordered_at": ordered_at or utcnow(), "supply_days": 30,
+              "refills_remaining": 3}
+    order = records.add_medication_order(session, patient=patient,
+                                         order=MedicationOrder(**{**values, **overrides}))
+    session.commit()
+    return order
+
+
+def make_dispense(session: Session, *, order: MedicationOrder,
+                  prepared_at: datetime | None = None,
+                  status: DispenseStatus = DispenseStatus.prepared) -> MedicationDispense:
+    """A dispense prepared at the pharmacy (and waiting, unless ``status`` says otherwise)."""
+    dispense = records.prepare_dispense(session, order=order, prepared_at=prepared_at)
+    if status != DispenseStatus.prepared:
+        dispense.status = status
+        session.add(dispense)
+    session.commit()
+    return dispense
+
+
+def make_lab_result(session: Session, *, patient: Patient,
+                    interpretation: Interpretation = Interpretation.high,
+                    released_at: datetime | None = None, **overrides) -> LabResult:
+    """A final, released, unacknowledged result (HbA1c high by default)."""
+    values = {"test_code": "4548-4", "test_name": "HbA1c", "value": "8.1", "unit": "%",
+              "reference_range": "4.0-6.0", "interpretation": interpretation,
+              "status": "final", "released_at": released_at or utcnow()}
+    result = records.add_lab_result(session, patient=patient,
+                                    result=LabResult(**{**values, **overrides}))
+    session.commit()
+    return result
+
+
+def make_worklist_item(session: Session, *, patient: Patient,
+                       rule: FollowUpRule = FollowUpRule.no_show,
+                       due_at: datetime | None = None, **overrides) -> WorklistItem:
+    """An open item as a rule would have made it, with a cause nobody else uses."""
+    n = next(_sequence)
+    values = {"rule": rule, "cause_key": f"test:{n}", "cause_id": n, "patient_id": patient.id,
+              "segment_code": patient.segment_code, "priority": Priority.normal,
+              "due_at": due_at or utcnow(), "status": ItemStatus.open}
+    return _saved(session, WorklistItem(**{**values, **overrides}))
+
+
+def _migration_rule_defaults() -> list[tuple[str, int]]:
+    path = Path(__file__).parent.parent / "alembic" / "versions" / "0002_care_and_worklists.py"
+    spec = importlib.util.spec_from_file_location("_prm_migration_0002", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.RULE_DEFAULTS)
+
+
+RULE_DEFAULTS = _migration_rule_defaults()
+
+
+def reset_rule_settings(session: Session) -> None:
+    """Put ``rule_setting`` back to exactly what the migration seeds.
+
+    Needed on PostgreSQL: tests/conftest.py empties every table but alembic_version and
+    segment after each test, which takes the seeded rule settings with it (and keeping
+    them would leak one test's tuning into the next).
+    """
+    session.exec(delete(RuleSetting))
+    for rule, threshold in RULE_DEFAULTS:
+        session.add(RuleSetting(rule=rule, enabled=True, threshold=threshold, segments=[]))
+    session.commit()
