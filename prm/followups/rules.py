@@ -130,6 +130,7 @@ def _close(ctx: Context, rule: FollowUpRule, resolved: ColumnElement[bool]) -> i
 # ---- abnormal lab results -------------------------------------------------------------
 
 def abnormal_lab(ctx: Context) -> RuleRun:
+    """Final abnormal results nobody acknowledged, ``threshold`` days after release."""
     key = _key("lab_result", LabResult.id)
     priority = case(
         (col(LabResult.interpretation).in_(CRITICAL_INTERPRETATIONS), Priority.critical.value),
@@ -141,7 +142,7 @@ def abnormal_lab(ctx: Context) -> RuleRun:
         .where(LabResult.interpretation != Interpretation.normal,
                col(LabResult.acknowledged_at).is_(None),
                col(LabResult.status).in_(FINAL_LAB_STATUSES),
-               LabResult.released_at <= ctx.now,
+               LabResult.released_at <= ctx.now - timedelta(days=ctx.setting.threshold),
                LabResult.released_at >= ctx.now - LOOKBACK["lab"],
                _patient_filter(ctx), _no_item(key))
     )

@@ -326,7 +326,8 @@ def update_rule_setting(session: Session, *, rule: str, enabled: bool, threshold
     setting = session.get(RuleSetting, rule)
     if setting is None:
         raise NotFound(_("No such rule."))
-    if not threshold.strip().isdigit() or not 0 <= int(threshold) <= 10000:
+    # isdecimal, not isdigit: "2²" is digits to Python but not a number int() reads.
+    if not threshold.strip().isdecimal() or not 0 <= int(threshold) <= 10000:
         message = _("A whole number from 0 to 10000.")
         raise ValidationFailed(message, field_errors={f"threshold_{rule}": message})
     setting.enabled = enabled

@@ -179,10 +179,15 @@ def _record_attempt(request: Request, session, user: User, item_id: int, data: F
     except PrmError as error:
         session.rollback()
         item = service.get_item(session, item_id)
-        template = "worklists/_work.html" if htmx.is_htmx(request) else "worklists/item.html"
-        return render(request, template, _work_context(
+        if not htmx.is_htmx(request):
+            return render(request, "worklists/item.html", _work_context(
+                session, request, item, form=dict(data), errors=error.field_errors,
+                error=error.message), status=error.status)
+        # The form targets the whole row; the refused form goes back inside the row, so
+        # the row (who, why, claim) stays and the corrected form can be sent again.
+        return htmx.retarget(render(request, "worklists/_work.html", _work_context(
             session, request, item, form=dict(data), errors=error.field_errors,
-            error=error.message), status=error.status)
+            error=error.message), status=error.status), f"#work-{item.id}")
     session.commit()
     if not htmx.is_htmx(request):
         return htmx.redirect(request, "/worklists")
@@ -205,7 +210,8 @@ def rules_page(request: Request, session: SessionDep, user: RuleAdmin):
 def _rules_context(session, **extra) -> dict:
     return {"settings": service.rule_settings(session), "rule_labels": labels.rule_labels(),
             "units": labels.rule_threshold_units(),
-            "segment_names": patients.segment_names(session), "errors": {}, **extra}
+            "segment_names": patients.segment_names(session), "errors": {}, "form": None,
+            **extra}
 
 
 @router.post("/admin/rules")
@@ -226,8 +232,10 @@ def _save_rules(request: Request, session, user: User, data: FormData):
                 actor=actor_for(request, user))
     except PrmError as error:
         session.rollback()
+        # Re-render what was typed (every rule's fields), not what is stored.
         return render(request, "worklists/rules.html",
-                      _rules_context(session, errors=error.field_errors, error=error.message),
+                      _rules_context(session, errors=error.field_errors, error=error.message,
+                                     form=data),
                       status=error.status)
     session.commit()
     return render(request, "worklists/rules.html", _rules_context(session, saved=True))

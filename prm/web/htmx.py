@@ -26,3 +26,10 @@ def redirect(request: Request, url: str) -> Response:
 def trigger(response: Response, event: str) -> Response:
     response.headers["HX-Trigger"] = event
     return response
+
+
+def retarget(response: Response, target: str, swap: str = "innerHTML") -> Response:
+    """Swap this response somewhere else than the element that asked for it."""
+    response.headers["HX-Retarget"] = target
+    response.headers["HX-Reswap"] = swap
+    return response
