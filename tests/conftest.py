@@ -23,6 +23,7 @@ from prm.app import create_app
 from prm.config import Settings
 from prm.db import make_engine
 from prm.migrate import upgrade
+from tests.care_factories import reset_rule_settings
 from tests.factories import login_as
 
 POSTGRES_URL = os.environ.get("PRM_TEST_POSTGRES_URL", "")
@@ -84,6 +85,9 @@ def _empty_postgres(url: str) -> None:
             quoted = ", ".join(f'"{t}"' for t in tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
     engine.dispose()
+    # The migration seeds the rule settings; tests tune them, so put the defaults back.
+    with Session(make_engine(url)) as session:
+        reset_rule_settings(session)
 
 
 @pytest.fixture

@@ -25,6 +25,10 @@ def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the login form cannot bounce users elsewhere."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return "/"
+    # Browsers treat a backslash as a slash (/\evil.example is //evil.example) and drop
+    # tabs and newlines from URLs.
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return "/"
     return target if not urlparse(target).netloc else "/"
 
 

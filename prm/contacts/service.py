@@ -78,6 +78,8 @@ def log_contact(
             errors[name] = _("Choose one of the options.")
     if len(note) > 4000:
         errors["note"] = _("Too long.")
+    if outcome == ContactOutcome.appointment_booked and booking is None:
+        errors["starts_at"] = _("Give the clinic and time of the appointment booked.")
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     appointment = None

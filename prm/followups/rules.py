@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -52,6 +53,7 @@ from prm.models.types import UTCDateTime, utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus, Priority, RuleSetting, WorklistItem
 
 OPEN_STATUSES = (ItemStatus.open, ItemStatus.snoozed)
+BANGKOK = ZoneInfo("Asia/Bangkok")
 LOOKBACK = {  # causes older than this are history, not today's work
     "lab": timedelta(days=90), "pickup": timedelta(days=60), "no_show": timedelta(days=30),
     "discharge_call": timedelta(days=14), "discharge_appointment": timedelta(days=30),
@@ -75,6 +77,12 @@ class Context:
     session: Session
     now: datetime
     setting: RuleSetting
+    tz: ZoneInfo = BANGKOK
+
+    @property
+    def today(self) -> date:
+        """The hospital's calendar day (pickup dates are local dates, not UTC ones)."""
+        return self.now.astimezone(self.tz).date()
 
 
 def _key(prefix: str, *parts) -> ColumnElement[str]:
@@ -161,7 +169,7 @@ def missed_pickup(ctx: Context) -> RuleRun:
     matches the order's current due date has been resolved.
     """
     days = ctx.setting.threshold
-    today = ctx.now.date()
+    today = ctx.today
     order_key = _key("medication_order", MedicationOrder.id, MedicationOrder.next_pickup_due)
     orders = (
         select(*_new_item_columns(ctx, FollowUpRule.missed_pickup, order_key, MedicationOrder.id,
@@ -337,7 +345,8 @@ RULES: dict[FollowUpRule, Callable[[Context], RuleRun]] = {
 
 
 def run_rules(session: Session, *, now: datetime | None = None,
-              only: list[FollowUpRule] | None = None) -> dict[str, RuleRun]:
+              only: list[FollowUpRule] | None = None, tz: ZoneInfo = BANGKOK
+              ) -> dict[str, RuleRun]:
     """Run every enabled rule (or ``only`` these). Flushes; the caller commits."""
     now = now or utcnow()
     settings = {s.rule: s for s in session.execute(select(RuleSetting)).scalars()}
@@ -347,7 +356,7 @@ def run_rules(session: Session, *, now: datetime | None = None,
         if (only and rule not in only) or setting is None or not setting.enabled:
             continue
         started = time.perf_counter()
-        outcome = run(Context(session, now, setting))
+        outcome = run(Context(session, now, setting, tz))
         outcome.seconds = time.perf_counter() - started
         results[rule.value] = outcome
     session.flush()

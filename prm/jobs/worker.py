@@ -35,7 +35,7 @@ def _follow_up_rules(session: Session, settings: Settings) -> int:
     """Marks overdue no-shows, opens and closes worklist items; returns items created."""
     from prm.followups.rules import run_rules
 
-    return sum(run.created for run in run_rules(session).values())
+    return sum(run.created for run in run_rules(session, tz=settings.tz).values())
 
 
 PERIODIC_JOBS: list[PeriodicJob] = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, column, or_, text
+from sqlalchemy import ColumnElement, Integer, column, func, or_, text
 from sqlmodel import Session, col, select
 
 from prm.models.patient import Patient
@@ -47,7 +47,7 @@ def search_patients(session: Session, *, query: str, limit: int = 20) -> SearchR
 
 def _condition(session: Session, query: str) -> ColumnElement[bool] | None:
     compact = re.sub(r"[\s-]", "", query)
-    if not compact:
+    if len(compact) < MIN_NAME_CHARS:  # one keystroke would match a good part of the registry
         return None
     if compact.isdigit() or compact.startswith("+"):
         return _number_condition(session, query, compact)
@@ -115,11 +115,14 @@ def _prefix(session: Session, column, prefix: str) -> ColumnElement[bool]:
 def _substring(session: Session, word: str, index: int) -> ColumnElement[bool]:
     if _is_postgres(session):
         return col(Patient.name_search).like("%" + _escape_like(word) + "%", escape="\\")
-    # FTS5's trigram index serves LIKE only without ESCAPE; names hold no wildcards anyway.
-    plain = word.replace("%", "").replace("_", "")
+    # FTS5's trigram index serves LIKE only without ESCAPE, so a % or _ in the word is a
+    # wildcard there; instr() then keeps only the names that hold it literally.
     name = f"name_word_{index}"
-    return col(Patient.id).in_(
+    condition = col(Patient.id).in_(
         text(f"SELECT rowid FROM patient_name_fts WHERE name_search LIKE :{name}")
-        .bindparams(**{name: f"%{plain}%"})
+        .bindparams(**{name: f"%{word}%"})
         .columns(column("rowid", Integer))
     )
+    if "%" in word or "_" in word:
+        condition = condition & (func.instr(col(Patient.name_search), word) > 0)
+    return condition

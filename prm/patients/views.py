@@ -19,7 +19,7 @@ from prm.contacts import labels as contact_labels
 from prm.contacts import service as contacts
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
-from prm.i18n import _
+from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
 from prm.models.patient import Channel, Sex
 from prm.models.segment import Segment
@@ -97,6 +97,7 @@ def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id
 
 
 def _detail_context(session, patient, group: str = "", **extra) -> dict:
+    clinics = appointments.clinics(session)
     return {
         "patient": patient,
         "segment": session.get(Segment, patient.segment_code),
@@ -111,7 +112,9 @@ def _detail_context(session, patient, group: str = "", **extra) -> dict:
         "reason_labels": contact_labels.reason_labels(),
         "outcome_labels": contact_labels.outcome_labels(),
         "upcoming": appointments.upcoming_for_patient(session, patient=patient),
-        "clinics": {clinic.id: clinic for clinic in appointments.clinics(session)},
+        "clinics": {clinic.id: clinic for clinic in clinics},
+        "clinic_options": [(str(c.id), c.name_th if current_language.get() == "th" else c.name_en)
+                           for c in clinics],
         "appointment_status_labels": appointment_status_labels(),
         **extra,
     }
@@ -189,12 +192,28 @@ def _run_quick_action(request, session, user, patient_id, action, data: FormData
 
 @router.post("/{patient_id}/contacts")
 async def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int):
+    tz = request.app.state.settings.tz
+
     def action(patient, data, actor):
         contacts.log_contact(session, patient=patient, channel=data.get("channel", ""),
                              reason=data.get("reason", ""), outcome=data.get("outcome", ""),
-                             note=data.get("note", ""), actor=actor)
+                             note=data.get("note", ""), actor=actor,
+                             booking=_booking(data, tz))
 
     return await _quick_action(request, session, user, patient_id, action)
+
+
+def _booking(data, tz) -> contacts.Booking | None:
+    """The appointment booked during a call, when the form names one."""
+    if data.get("outcome") != "appointment_booked":
+        return None
+    clinic, starts_at = data.get("clinic_id", ""), data.get("starts_at", "")
+    try:
+        when = datetime.fromisoformat(starts_at).replace(tzinfo=tz) if starts_at else None
+    except ValueError:
+        when = None
+    return contacts.Booking(clinic_id=int(clinic) if clinic.isdigit() else None,
+                            starts_at=when)
 
 
 @router.post("/{patient_id}/notes")
