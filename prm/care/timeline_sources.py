@@ -36,7 +36,7 @@ def appointment_items(session: Session, patient: Patient, before, limit) -> list
     rows = session.exec(query.order_by(col(Appointment.starts_at).desc()).limit(limit))
     status = labels.appointment_status_labels()
     return [TimelineItem(
-        occurred_at=a.starts_at, icon="📅", group="care",
+        occurred_at=a.starts_at, icon="▦", group="care",
         title=_("Appointment, %(clinic)s: %(status)s", clinic=_pick(th, en),
                 status=status.get(a.status, a.status)),
         body=" · ".join(filter(None, [a.reason, a.cancel_reason])),
@@ -54,7 +54,7 @@ def encounter_items(session: Session, patient: Patient, before, limit) -> list[T
         if e.encounter_class == EncounterClass.inpatient and e.discharged_at:
             title = _("Admission, discharged %(when)s",
                       when=format_datetime(e.discharged_at, get_settings().tz))
-        items.append(TimelineItem(occurred_at=e.started_at, icon="🏥", group="care",
+        items.append(TimelineItem(occurred_at=e.started_at, icon="✚", group="care",
                                   title=title, body=e.discharge_disposition))
     return items
 
@@ -65,7 +65,7 @@ def lab_items(session: Session, patient: Patient, before, limit) -> list[Timelin
     query = _before(query, LabResult.released_at, before)
     meaning = labels.interpretation_labels()
     return [TimelineItem(
-        occurred_at=r.released_at, icon="🧪", group="labs",
+        occurred_at=r.released_at, icon="⚗", group="labs",
         title=_("Lab result: %(test)s %(value)s %(unit)s (%(meaning)s)", test=r.test_name,
                 value=r.value, unit=r.unit, meaning=meaning.get(r.interpretation, "")),
         body=_("Reference %(range)s", range=r.reference_range) if r.reference_range else "",
@@ -79,7 +79,7 @@ def dispense_items(session: Session, patient: Patient, before, limit) -> list[Ti
     query = _before(query, MedicationDispense.prepared_at, before)
     status = labels.dispense_status_labels()
     return [TimelineItem(
-        occurred_at=d.handed_over_at or d.prepared_at, icon="💊", group="medicines",
+        occurred_at=d.handed_over_at or d.prepared_at, icon="℞", group="medicines",
         title=_("Medicines %(name)s: %(status)s", name=medication,
                 status=status.get(d.status, d.status)),
     ) for d, medication in session.exec(

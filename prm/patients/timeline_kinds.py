@@ -40,10 +40,10 @@ timeline.register_kind("registered", group="record", icon="★",
                        title=lambda d: _("Registered with HN %(hn)s", hn=d.get("hn", "")))
 timeline.register_kind("edited", group="record", icon="✎", title=_edited_title)
 timeline.register_kind("consent", group="record", icon="✉", title=_consent_title)
-timeline.register_kind("coverage_added", group="record", icon="＋",
+timeline.register_kind("coverage_added", group="record", icon="+",
                        title=lambda d: _("Payer coverage added: %(segment)s",
                                          segment=_segment(d)))
-timeline.register_kind("coverage_ended", group="record", icon="－",
+timeline.register_kind("coverage_ended", group="record", icon="−",
                        title=lambda d: _("Payer coverage ended: %(segment)s",
                                          segment=_segment(d)))
 timeline.register_kind("note", group="notes", icon="✍", title=lambda d: _("Note"))
