@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -9,7 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from prm.audit.service import Actor
-from prm.auth.service import create_user
+from prm.auth.deps import SESSION_COOKIE
+from prm.auth.passwords import hash_password
+from prm.auth.service import create_user, open_session
 from prm.models.patient import Patient
 from prm.models.staff import Role, User
 from prm.patients import service as patients
@@ -71,4 +74,37 @@ def login_as(client: TestClient, session: Session, *, role: str) -> User:
     assert response.status_code == 303, response.text
     # Subsequent unsafe requests send the token the way htmx does.
     client.headers["X-CSRF-Token"] = client.cookies.get("prm_csrf") or csrf_token(client, "/")
+    return user
+
+
+
+@functools.cache
+def password_hash(password: str = PASSWORD) -> str:
+    """One argon2 hash per password per test process: hashing is slow on purpose."""
+    return hash_password(password)
+
+
+def make_staff(session: Session, *, role: str = "nurse", username: str | None = None,
+               password: str = PASSWORD, language: str = "th") -> User:
+    """A staff account like make_user's, without paying for a fresh password hash."""
+    user = User(username=username or f"{role}{next(_sequence)}", role=Role(role),
+                password_hash=password_hash(password), full_name=f"Test {role}",
+                language=language)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def sign_in(client: TestClient, session: Session, *, role: str) -> User:
+    """A browser logged in as a new ``role`` user (any role, admins included).
+
+    Opens the session row through the auth service instead of posting the login form:
+    the password check is slow by design and tests/test_auth.py covers the form.
+    """
+    user = make_staff(session, role=role)
+    token, _row = open_session(session, user=user, settings=client.app.state.settings)
+    session.commit()
+    client.cookies.set(SESSION_COOKIE, token)
+    # Subsequent unsafe requests send the token the way htmx does.
+    client.headers["X-CSRF-Token"] = csrf_token(client, "/login")
     return user

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from alembic import command
 from prm.db import metadata
 from prm.migrate import alembic_config, include_object
 

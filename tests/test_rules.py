@@ -212,7 +212,7 @@ def test_acknowledging_a_result_closes_its_item(session, now):
 def test_an_order_overdue_by_the_threshold_days_is_queued(session, now):
     overdue = make_patient(session)
     nearly = make_patient(session)
-    today = now.date()
+    today = now.astimezone(ZoneInfo("Asia/Bangkok")).date()  # the hospital's day
     make_medication_order(session, patient=overdue, next_pickup_due=today - timedelta(days=3),
                           ordered_at=now - timedelta(days=33))
     make_medication_order(session, patient=nearly, next_pickup_due=today - timedelta(days=2),

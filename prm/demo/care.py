@@ -148,11 +148,7 @@ def generate_care(
         with _bulk_load(conn):
             totals = _write_all(engine, conn, run, progress or (lambda _done: None))
         if conn.dialect.name == "postgresql":
-            with conn.begin():
-                _reset_sequences(conn)
-                # Statistics now rather than whenever autovacuum gets round to it: the
-                # rules' plans depend on them.
-                conn.exec_driver_sql(f"ANALYZE {', '.join(COLUMNS)}")
+            _finish_postgresql(conn)
     return CareSummary(added[0], added[1], totals["appointment"], totals["encounter"],
                        totals["medication_order"], totals["medication_dispense"],
                        totals["lab_result"], round(time.perf_counter() - started, 3))
@@ -297,12 +293,16 @@ def _write_chunk(conn: Connection, insert: Insert, rows: Rows, totals: dict[str,
             totals[table] += len(table_rows)
 
 
-def _reset_sequences(conn: Connection) -> None:
-    # Explicit ids leave PostgreSQL's sequences behind; the next ORM insert would collide.
-    for name in ("clinic", "clinician", *COLUMNS):
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-            f"COALESCE(MAX(id), 0) + 1, false) FROM {name}"))
+def _finish_postgresql(conn: Connection) -> None:
+    with conn.begin():
+        # Explicit ids leave the sequences behind; the next ORM insert would collide.
+        for name in ("clinic", "clinician", *COLUMNS):
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                 f"COALESCE(MAX(id), 0) + 1, false) FROM {name}")
+    # Now rather than whenever autovacuum gets round to it: the rules' plans need the
+    # statistics, and their index-only scans the visibility map, or they read the heap.
+    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+        f"VACUUM (ANALYZE) {', '.join(COLUMNS)}")
 
 
 # ---- one patient -------------------------------------------------------------------

@@ -1,0 +1,209 @@
+"""Finding a patient from whatever staff type: HN, national ID, phone, Thai or English name."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from prm.models.audit import AuditAction, AuditEvent
+from prm.models.patient import Patient
+from prm.patients.search import search_patients
+from tests.factories import make_patient, sign_in, valid_national_id
+
+TARGET_ID = valid_national_id(987654321)
+
+
+@pytest.fixture
+def nurse_client(client, session) -> TestClient:
+    """Overrides conftest's: signed in through the session service, no password round trip."""
+    sign_in(client, session, role="nurse")
+    return client
+
+
+@pytest.fixture
+def registry(session: Session) -> dict[str, Patient]:
+    """A few patients who look alike in one way or another."""
+    return {
+        "target": make_patient(
+            session, hn="69001234", national_id=TARGET_ID, given_name_th="สมชาย",
+            family_name_th="ศรีสวัสดิ์", given_name_en="Somchai", family_name_en="Srisawat",
+            phone="081 234 5678"),
+        "namesake": make_patient(
+            session, hn="69005678", given_name_th="สมชาย", family_name_th="วงศ์ใหญ่",
+            given_name_en="Somchai", family_name_en="Wongyai", phone="089 111 2222"),
+        "other": make_patient(
+            session, hn="68000001", given_name_th="มานี", family_name_th="มีสุข",
+            given_name_en="Manee", family_name_en="Meesuk", phone="02 123 4567"),
+    }
+
+
+def _found(session: Session, query: str) -> set[str]:
+    ids = {p.id for p in search_patients(session, query=query).patients}
+    return ids
+
+
+def _misses(session: Session, people: dict[str, Patient], table) -> list[str]:
+    """Each query of ``table`` whose result is not exactly the expected patients."""
+    misses = []
+    for query, expected in table:
+        found = _found(session, query)
+        wanted = {people[key].id for key in expected}
+        if found != wanted:
+            names = {p.id: key for key, p in people.items()}
+            misses.append(f"{query!r}: found {sorted(names.get(i, i) for i in found)}, "
+                          f"expected {sorted(expected)}")
+    return misses
+
+
+# One database, many queries: each line is a case; a failure lists every query that missed.
+BY_NUMBER = [
+    ("69001234", ["target"]),  # HN, exact
+    ("690012", ["target"]),  # HN, prefix
+    ("6900", ["target", "namesake"]),
+    (TARGET_ID, ["target"]),  # national ID
+    (f"{TARGET_ID[0]}-{TARGET_ID[1:5]}-{TARGET_ID[5:10]}-{TARGET_ID[10:12]}-{TARGET_ID[12]}",
+     ["target"]),
+    (TARGET_ID[:8], ["target"]),  # the start of a national ID
+    ("081 234 5678", ["target"]),  # phone, national format
+    ("0812345678", ["target"]),
+    ("+66812345678", ["target"]),  # phone, E.164
+    ("+66 81 234 5678", ["target"]),
+    ("0812345", ["target"]),  # the start of a phone number
+    ("02 123 4567", ["other"]),  # a landline
+]
+BY_NAME = [
+    ("สวัส", ["target"]),  # the middle of a Thai family name
+    ("ศรีสวัสดิ์", ["target"]),
+    ("สมชาย", ["target", "namesake"]),
+    ("สมชาย ศรี", ["target"]),  # given + family
+    ("somchai", ["target", "namesake"]),
+    ("SOMCHAI", ["target", "namesake"]),  # English is case-insensitive
+    ("risaw", ["target"]),  # the middle of an English name
+    ("SriSawat", ["target"]),
+    ("somchai srisa", ["target"]),  # given + family
+    ("srisawat somchai", ["target"]),  # in either order
+    ("somchai meesuk", []),
+    ("manee", ["other"]),
+    ("ma", ["other"]),  # two letters: the start of a name
+]
+TOO_SHORT = [(query, []) for query in ["", "   ", "s", "ส", "6", "0", "-", "+"]]
+
+
+def test_it_finds_patients_by_hn_national_id_and_phone(session, registry):
+    assert _misses(session, registry, BY_NUMBER) == []
+
+
+def test_it_finds_patients_by_thai_or_english_name(session, registry):
+    assert _misses(session, registry, BY_NAME) == []
+
+
+def test_it_returns_nothing_for_blank_or_one_character_queries(session, registry):
+    assert _misses(session, registry, TOO_SHORT) == []
+
+
+def test_it_says_when_there_are_more_matches_than_the_limit(session, registry):
+    result = search_patients(session, query="somchai", limit=1)
+
+    assert len(result.patients) == 1
+    assert result.more is True
+
+
+def test_it_finds_a_patient_by_passport(session):
+    foreigner = make_patient(session, nationality="MM", national_id="", passport_no="MB1234567")
+
+    assert _found(session, "mb1234567") == {foreigner.id}
+
+
+@pytest.fixture
+def wildcard_names(session: Session) -> dict[str, Patient]:
+    return {
+        "underscore": make_patient(session, given_name_en="Ann_Marie", family_name_en="Stone"),
+        "percent": make_patient(session, given_name_en="Jo", family_name_en="Hundred%Percent"),
+        "plain": make_patient(session, given_name_en="Annemarie", family_name_en="Stone"),
+    }
+
+
+def test_wildcard_characters_in_names_and_queries_are_taken_literally(session, wildcard_names):
+    assert _misses(session, wildcard_names, [
+        ("ann_m", ["underscore"]),  # _ is a letter here, not "any character"
+        ("d%p", ["percent"]),  # and % is not "anything"
+        ("%%%", []),
+        ("___", []),
+        ("%_", []),
+        ("stone", ["underscore", "plain"]),
+    ]) == []
+
+
+# --- through the web -------------------------------------------------------------------
+
+def test_the_search_page_lists_matches_and_audits_the_search(nurse_client, session, registry):
+    response = nurse_client.get("/patients", params={"q": "0812345"})
+
+    assert response.status_code == 200
+    assert "ศรีสวัสดิ์" in response.text
+    assert f'href="/patients/{registry["target"].id}"' in response.text
+    assert "วงศ์ใหญ่" not in response.text
+    searched = session.exec(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.search)).one()
+    assert searched.detail == "1 results"
+
+
+def test_the_search_page_finds_the_patient_however_they_are_typed(nurse_client, registry):
+    link = f'href="/patients/{registry["target"].id}"'
+    for query in ["69001234", TARGET_ID, "081 234 5678", "+66812345678", "สวัส",
+                  "somchai SRIS"]:
+        assert link in nurse_client.get("/patients", params={"q": query}).text, query
+
+
+def test_htmx_gets_only_the_results(nurse_client, registry):
+    response = nurse_client.get("/patients", params={"q": "somchai"},
+                                headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('{#') or response.text.lstrip().startswith("<div")
+    assert "<html" not in response.text
+    assert "Srisawat" in response.text and "Wongyai" in response.text
+
+
+def test_the_suggestions_drop_down_lists_matches(nurse_client, registry):
+    response = nurse_client.get("/patients/suggest", params={"q": "risaw"})
+
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert f'href="/patients/{registry["target"].id}"' in response.text
+    assert "Wongyai" not in response.text
+
+
+def test_the_suggestions_stay_empty_for_one_character(nurse_client, registry):
+    response = nurse_client.get("/patients/suggest", params={"q": "s"})
+
+    assert response.status_code == 200
+    assert "/patients/" not in response.text
+
+
+def test_enter_on_a_single_match_opens_the_patient(nurse_client, registry):
+    response = nurse_client.get("/patients", params={"q": "69001234", "open": "1"})
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/patients/{registry['target'].id}"
+
+
+def test_enter_on_several_matches_shows_the_list(nurse_client, registry):
+    response = nurse_client.get("/patients", params={"q": "somchai", "open": "1"})
+
+    assert response.status_code == 200
+    assert "Srisawat" in response.text and "Wongyai" in response.text
+
+
+def test_enter_on_no_match_shows_the_empty_list(nurse_client, registry):
+    response = nurse_client.get("/patients", params={"q": "nobody-like-this", "open": "1"})
+
+    assert response.status_code == 200
+
+
+def test_odd_characters_do_not_break_the_search_page(nurse_client, registry):
+    for query in ["%", "%%%", "_", "a_b", "100%", "[abc]", "*", "?", "'; --", "\\"]:
+        assert nurse_client.get("/patients", params={"q": query}).status_code == 200, query
+        suggest = nurse_client.get("/patients/suggest", params={"q": query})
+        assert suggest.status_code == 200, query
