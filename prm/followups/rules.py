@@ -289,7 +289,8 @@ def discharge_appointment(ctx: Context) -> RuleRun:
 def _days(session: Session, column) -> ColumnElement[float]:
     """A timestamp as a number of days, in each database's own arithmetic."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", column) / 86400.0
+        # date_part gives a float; EXTRACT gives numeric, several times slower to add up.
+        return func.date_part("epoch", column) / 86400.0
     return func.julianday(column)
 
 
@@ -298,16 +299,21 @@ def lapsed_return(ctx: Context) -> RuleRun:
     per cent, with no appointment ahead (a survival view of returning, simplified to
     each patient's own mean interval)."""
     now_days = _days(ctx.session, literal(ctx.now, UTCDateTime()))
-    visits = (
+    # Aggregate raw timestamps, convert once per patient, not once per visit.
+    per_patient = (
         select(Encounter.patient_id.label("patient_id"), func.count().label("n"),
-               func.min(_days(ctx.session, Encounter.started_at)).label("first"),
-               func.max(_days(ctx.session, Encounter.started_at)).label("last"),
+               func.min(Encounter.started_at).label("first_at"),
                func.max(Encounter.started_at).label("last_at"))
         .where(Encounter.started_at >= ctx.now - timedelta(days=3 * 365))
         .group_by(Encounter.patient_id)
         .having(func.count() >= LAPSED_MIN_VISITS)
         .subquery()
     )
+    visits = select(
+        per_patient.c.patient_id, per_patient.c.n, per_patient.c.last_at,
+        _days(ctx.session, per_patient.c.first_at).label("first"),
+        _days(ctx.session, per_patient.c.last_at).label("last"),
+    ).subquery()
     interval = (visits.c.last - visits.c.first) / (visits.c.n - 1)
     tolerance = 1 + ctx.setting.threshold / 100.0
     key = _key("lapsed", visits.c.patient_id, cast(func.floor(visits.c.last), Integer))

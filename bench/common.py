@@ -1,0 +1,158 @@
+"""Shared set-up for the benchmarks: a demo database of the wanted size, a real server
+process, a logged-in client. Run by hand (not in CI); each script prints its figures.
+
+Databases are kept between runs under bench/out/ (SQLite) or as ``prm_bench_<n>``
+(PostgreSQL) so the 200,000-patient set is generated once.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, func, select
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PASSWORD = "bench-password-123"
+POSTGRES_SERVER = os.environ.get("PRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1/")
+# A fixed "now" for the demo's care records, so every run measures the same data.
+REFERENCE = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+
+
+def database_url(backend: str, patients: int) -> str:
+    if backend == "sqlite":
+        OUT.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{OUT / f'bench_{patients}.db'}"
+    return str(make_url(POSTGRES_SERVER).set(database=f"prm_bench_{patients}"))
+
+
+def prepare(backend: str, patients: int, *, care: bool = True) -> str:
+    """Migrated database with ``patients`` demo patients (and care records); reused."""
+    from prm.db import make_engine
+    from prm.migrate import upgrade
+    from prm.models.patient import Patient
+
+    url = database_url(backend, patients)
+    if backend == "postgresql":
+        _create_postgres_database(url)
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        have = session.exec(select(func.count()).select_from(Patient)).one()
+    if have < patients:
+        _generate(engine, patients, care)
+    _ensure_bench_user(engine)
+    engine.dispose()
+    return url
+
+
+def _generate(engine, patients: int, care: bool) -> None:
+    from prm.demo.generate import generate_demo
+
+    started = time.perf_counter()
+    print(f"  generating {patients:,} demo patients …", flush=True)
+    generate_demo(engine, patients=patients, seed=1)
+    if care:
+        from prm.demo.care import generate_care
+
+        generate_care(engine, seed=1, reference=REFERENCE)
+    print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def _create_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(drivername="postgresql+psycopg", database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                    {"n": parsed.database}).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def _ensure_bench_user(engine) -> None:
+    from prm.auth.service import create_user
+    from prm.models.staff import Role, User
+
+    with Session(engine) as session:
+        if not session.exec(select(User).where(User.username == "bench")).first():
+            create_user(session, username="bench", role=Role.nurse, password=PASSWORD)
+            session.commit()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def server(url: str, *, workers: int = 2):
+    """``uvicorn --factory prm.app:app_factory`` as production runs it, worker off."""
+    port = free_port()
+    env = {**os.environ, "PRM_DATABASE_URL": url, "PRM_EMBEDDED_WORKER": "false",
+           "PRM_ENVIRONMENT": "development"}
+    command = [sys.executable, "-m", "uvicorn", "--factory", "prm.app:app_factory",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_up(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("server did not start")
+
+
+def login(base: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=30)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"username": "bench", "password": PASSWORD,
+                                           "csrf_token": token})
+    if response.status_code != 303:
+        raise RuntimeError(f"login failed: {response.status_code}")
+    return client
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def summary_ms(values: list[float]) -> str:
+    p50, p95 = percentile(values, .5) * 1000, percentile(values, .95) * 1000
+    return (f"p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
+            f"mean {statistics.fmean(values) * 1000:6.1f} ms   n={len(values)}")
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

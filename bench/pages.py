@@ -1,0 +1,86 @@
+"""Throughput of the 360° patient page for a logged-in nurse, 16 connections, against a
+bare endpoint (``/healthz``) measured in the same run as the ceiling.
+
+    .venv/bin/python bench/pages.py [--patients 200000] [--backend sqlite|postgresql|both]
+
+Uses wrk (Debian package ``wrk``) to generate load. Target: patient page ≥ 0.25 × ceiling.
+Each patient-page request does what a real one does: session check, audit row, commit,
+timeline from every source, full render.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import login, machine, prepare, server  # noqa: E402
+
+CONNECTIONS = 16
+SECONDS = 15
+LUA = """
+math.randomseed(42)
+local highest = %(highest)d
+request = function()
+  local path = "%(path)s"
+  if path == "" then path = "/patients/" .. math.random(1, highest) end
+  return wrk.format("GET", path)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT rps=%%.1f p50=%%.2f p95=%%.2f errors=%%d\\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, summary.errors.status + summary.errors.connect
+    + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(base: str, cookie: str, *, path: str, highest: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % {"highest": highest, "path": path})
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-H", f"Cookie: {cookie}",
+         "-s", script.name, base], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"RESULT rps=([\d.]+) p50=([\d.]+) p95=([\d.]+) errors=(\d+)", output)
+    return {key: float(value) for key, value in zip(("rps", "p50", "p95", "errors"),
+                                                    match.groups(), strict=True)}
+
+
+def measure(base: str, highest: int) -> None:
+    client = login(base)
+    cookie = f"prm_session={client.cookies['prm_session']}"
+    assert client.get("/patients/1").status_code == 200
+    ceiling = run_wrk(base, cookie, path="/healthz", highest=highest)
+    page = run_wrk(base, cookie, path="", highest=highest)
+    for name, figures in (("bare /healthz", ceiling), ("patient page", page)):
+        print(f"  {name:<14} {figures['rps']:8.1f} req/s   p50 {figures['p50']:6.1f} ms"
+              f"   p95 {figures['p95']:6.1f} ms   errors {int(figures['errors'])}")
+    print(f"  ratio patient page / ceiling: {page['rps'] / ceiling['rps']:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=200_000)
+    parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    print(f"patient page, {CONNECTIONS} connections, {args.workers} web workers, "
+          f"{args.patients:,} patients, {machine()}")
+    for backend in backends:
+        url = prepare(backend, args.patients)
+        with server(url, workers=args.workers) as base:
+            print(f"{backend}:")
+            measure(base, args.patients)
+
+
+if __name__ == "__main__":
+    main()
