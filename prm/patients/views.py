@@ -98,12 +98,13 @@ def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id
 
 def _detail_context(session, patient, group: str = "", **extra) -> dict:
     clinics = appointments.clinics(session)
+    names = service.segment_names(session)
     return {
         "patient": patient,
-        "segment": session.get(Segment, patient.segment_code),
+        "segment": session.get(Segment, patient.segment_code),  # may be inactive now
         "coverages": service.coverages(session, patient=patient),
-        "segment_names": service.segment_names(session),
-        "segment_options": list(service.segment_names(session).items()),
+        "segment_names": names,
+        "segment_options": list(names.items()),
         "timeline": timeline.entries(session, patient=patient, group=group),
         "timeline_groups": timeline.GROUPS,
         "group": group,
