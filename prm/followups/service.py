@@ -75,11 +75,13 @@ class WorklistRow:
     clinic: str
 
 
-def _visible(now: datetime):
-    """Open items, and snoozed ones whose snooze has run out."""
-    return or_(WorklistItem.status == ItemStatus.open,
-               and_(WorklistItem.status == ItemStatus.snoozed,
-                    WorklistItem.snoozed_until <= now))
+def _visible_parts(now: datetime) -> list:
+    """Open items, and snoozed ones whose snooze has run out — as two conditions, each
+    answered from an index in queue order (an OR of the two would make the database
+    read and sort every open item)."""
+    return [WorklistItem.status == ItemStatus.open,
+            and_(WorklistItem.status == ItemStatus.snoozed,
+                 WorklistItem.snoozed_until <= now)]
 
 
 def _end_of_today(now: datetime, tz: ZoneInfo) -> datetime:
@@ -87,33 +89,48 @@ def _end_of_today(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(local_day + timedelta(days=1), time.min, tzinfo=tz)
 
 
-def _queue_condition(queue: str, now: datetime, tz: ZoneInfo):
+def _queue_filter(queue: str, now: datetime, tz: ZoneInfo):
     if queue == TODAY:
-        return and_(_visible(now), WorklistItem.due_at < _end_of_today(now, tz))
-    return and_(_visible(now), WorklistItem.rule == queue)
+        return WorklistItem.due_at < _end_of_today(now, tz)
+    return WorklistItem.rule == queue
 
 
 def queue_counts(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, int]:
     """Open items per rule, plus the combined "today" count."""
-    counts = dict(session.exec(
-        select(WorklistItem.rule, func.count()).where(_visible(now))
-        .group_by(WorklistItem.rule)).all())
-    result = {rule.value: counts.get(rule.value, 0) for rule in FollowUpRule}
-    result[TODAY] = session.exec(select(func.count()).select_from(WorklistItem).where(
-        _queue_condition(TODAY, now, tz))).one()
+    result = {rule.value: 0 for rule in FollowUpRule}
+    result[TODAY] = 0
+    for visible in _visible_parts(now):
+        for rule, count in session.exec(select(WorklistItem.rule, func.count())
+                                        .where(visible).group_by(WorklistItem.rule)):
+            result[rule] = result.get(rule, 0) + count
+        result[TODAY] += session.exec(select(func.count()).select_from(WorklistItem).where(
+            visible, _queue_filter(TODAY, now, tz))).one()
     return result
 
 
 def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo,
                limit: int = 100) -> list[WorklistRow]:
     """The queue's items, most urgent first (priority, then oldest cause)."""
+    rows = []
+    for visible in _visible_parts(now):
+        rows += session.exec(_list_query(filters, visible, now, tz).limit(limit)).all()
+    rows.sort(key=lambda row: (row[0].priority, row[0].due_at, row[0].id))
+    from prm.i18n import current_language
+
+    thai = current_language.get() == "th"
+    return [WorklistRow(item, patient, full_name or username or "",
+                        (clinic_th if thai else clinic_en) or "")
+            for item, patient, full_name, username, clinic_th, clinic_en in rows[:limit]]
+
+
+def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
     query = (
         select(WorklistItem, Patient, User.full_name, User.username, Clinic.name_th,
                Clinic.name_en)
         .join(Patient, Patient.id == WorklistItem.patient_id)
         .join(User, User.id == WorklistItem.claimed_by_user_id, isouter=True)
         .join(Clinic, Clinic.id == WorklistItem.clinic_id, isouter=True)
-        .where(_queue_condition(filters.queue, now, tz))
+        .where(visible, _queue_filter(filters.queue, now, tz))
     )
     if filters.clinic_id:
         query = query.where(WorklistItem.clinic_id == filters.clinic_id)
@@ -121,14 +138,8 @@ def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: 
         query = query.where(WorklistItem.segment_code == filters.segment)
     if filters.priority:
         query = query.where(WorklistItem.priority == filters.priority)
-    query = query.order_by(col(WorklistItem.priority), col(WorklistItem.due_at),
-                           col(WorklistItem.id)).limit(limit)
-    from prm.i18n import current_language
-
-    thai = current_language.get() == "th"
-    return [WorklistRow(item, patient, full_name or username or "",
-                        (clinic_th if thai else clinic_en) or "")
-            for item, patient, full_name, username, clinic_th, clinic_en in session.exec(query)]
+    return query.order_by(col(WorklistItem.priority), col(WorklistItem.due_at),
+                          col(WorklistItem.id))
 
 
 def get_item(session: Session, item_id: int) -> WorklistItem:
