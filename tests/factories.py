@@ -77,7 +77,6 @@ def login_as(client: TestClient, session: Session, *, role: str) -> User:
     return user
 
 
-
 @functools.cache
 def password_hash(password: str = PASSWORD) -> str:
     """One argon2 hash per password per test process: hashing is slow on purpose."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlmodel import Session, func, select
 
 from prm.auth import service
+from prm.errors import ValidationFailed
 from prm.i18n import current_language, gettext
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import User, UserSession
@@ -254,12 +256,10 @@ def test_it_stores_argon2_hashes_not_passwords(session):
 def test_it_rejects_short_passwords(session):
     user = make_staff(session)
 
-    try:
+    with pytest.raises(ValidationFailed) as refused:
         service.set_password(session, user=user, password="short")
-    except service.ValidationFailed as error:
-        assert "password" in error.field_errors
-    else:
-        raise AssertionError("a short password was accepted")
+
+    assert "password" in refused.value.field_errors
 
 
 def test_the_login_page_hands_out_a_csrf_token(client):

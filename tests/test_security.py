@@ -324,17 +324,17 @@ def _directives(csp: str) -> dict[str, list[str]]:
     return {words[0]: words[1:] for words in parts}
 
 
-@pytest.mark.parametrize("path", ["/login", "/healthz", "/no-such-page", "/patients"])
-def test_every_page_carries_the_security_headers(client, path):
-    response = client.get(path)
+def test_every_page_carries_the_security_headers(client):
+    for path in ["/login", "/healthz", "/no-such-page", "/patients"]:
+        response = client.get(path)
 
-    csp = _directives(response.headers["content-security-policy"])
-    assert "'unsafe-inline'" not in csp["script-src"]
-    assert "'unsafe-eval'" not in csp["script-src"]
-    assert csp["frame-ancestors"] == ["'none'"]
-    assert csp["object-src"] == ["'none'"]
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["x-frame-options"] == "DENY"
+        csp = _directives(response.headers["content-security-policy"])
+        assert "'unsafe-inline'" not in csp["script-src"], path
+        assert "'unsafe-eval'" not in csp["script-src"], path
+        assert csp["frame-ancestors"] == ["'none'"], path
+        assert csp["object-src"] == ["'none'"], path
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["x-frame-options"] == "DENY", path
 
 
 def test_the_forged_form_refusal_carries_the_security_headers_too(client):
@@ -402,24 +402,23 @@ OFF_SITE = [
 ]
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example"])
-def test_it_never_redirects_off_site_after_login(client, session, target):
+def test_it_never_redirects_off_site_after_login(client, session):
     user = make_staff(session)
-    token = csrf_token(client)
+    for target in ["//evil.example", "/\\evil.example"]:
+        response = client.post("/login", data={"username": user.username,
+                                               "password": PASSWORD,
+                                               "csrf_token": csrf_token(client),
+                                               "next": target})
 
-    response = client.post("/login", data={"username": user.username,
-                                           "password": PASSWORD,
-                                           "csrf_token": token, "next": target})
-
-    assert response.status_code == 303
-    assert response.headers["location"] == "/"
+        assert response.status_code == 303, target
+        assert response.headers["location"] == "/", target
 
 
-@pytest.mark.parametrize("target", OFF_SITE)
-def test_the_login_form_does_not_carry_an_off_site_next(client, target):
-    html = client.get("/login", params={"next": target}).text
+def test_the_login_form_does_not_carry_an_off_site_next(client):
+    for target in OFF_SITE:
+        html = client.get("/login", params={"next": target}).text
 
-    assert 'name="next" value="/"' in html
+        assert 'name="next" value="/"' in html, repr(target)
 
 
 def test_it_returns_to_the_page_asked_for_after_login(client, session):
