@@ -29,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -366,4 +367,15 @@ def run_rules(session: Session, *, now: datetime | None = None,
         outcome.seconds = time.perf_counter() - started
         results[rule.value] = outcome
     session.flush()
+    _refresh_statistics(session, sum(r.created + r.closed for r in results.values()))
     return results
+
+
+# Past this many changed items PostgreSQL's planner statistics are stale enough to pick a
+# full sort for the worklist pages (100 ms instead of 2 ms) until autovacuum catches up.
+ANALYZE_AFTER_CHANGES = 1000
+
+
+def _refresh_statistics(session: Session, changed: int) -> None:
+    if changed >= ANALYZE_AFTER_CHANGES and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE worklist_item"))
