@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, column, func, or_, text
+from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, text
 from sqlmodel import Session, col, select
 
 from prm.models.patient import Patient
@@ -34,18 +34,21 @@ class SearchResult:
 def search_patients(session: Session, *, query: str, limit: int = 20) -> SearchResult:
     """Patients matching ``query``, best guesses first; empty for blank or 1-letter input."""
     query = query.strip()
-    condition = _condition(session, query)
+    condition = _condition(session, query, limit + 1)
     if condition is None:
         return SearchResult([], False)
     rows = session.exec(
         select(Patient).where(condition)
-        .order_by(col(Patient.family_name_th), col(Patient.given_name_th), col(Patient.id))
+        # Newest registrations first. Not by name: a common fragment ("thong", "สม")
+        # matches tens of thousands, and sorting them all by name costs 100+ ms; in id
+        # order the database stops after ``limit`` rows.
+        .order_by(col(Patient.id).desc())
         .limit(limit + 1)
     ).all()
     return SearchResult(list(rows[:limit]), len(rows) > limit)
 
 
-def _condition(session: Session, query: str) -> ColumnElement[bool] | None:
+def _condition(session: Session, query: str, limit: int) -> ColumnElement[bool] | None:
     compact = re.sub(r"[\s-]", "", query)
     if len(compact) < MIN_NAME_CHARS:  # one keystroke would match a good part of the registry
         return None
@@ -55,7 +58,7 @@ def _condition(session: Session, query: str) -> ColumnElement[bool] | None:
         # Letters then digits: a passport (AB1234567) or an HN with a letter prefix.
         upper = compact.upper()
         return or_(Patient.passport_no == upper, _prefix(session, col(Patient.hn), upper))
-    return _name_condition(session, query)
+    return _name_condition(session, query, limit)
 
 
 def _number_condition(session: Session, query: str, digits: str) -> ColumnElement[bool]:
@@ -74,21 +77,24 @@ def _number_condition(session: Session, query: str, digits: str) -> ColumnElemen
     return or_(*options)
 
 
-def _name_condition(session: Session, query: str) -> ColumnElement[bool] | None:
+def _name_condition(session: Session, query: str, limit: int) -> ColumnElement[bool] | None:
     words = [w for w in query.lower().split() if w]
     if sum(len(w) for w in words) < MIN_NAME_CHARS:
         return None
-    conditions = [_name_word(session, word, index) for index, word in enumerate(words)]
+    long_words = [w for w in words if len(w) >= TRIGRAM]
+    conditions = [_short_word(session, w) for w in words if len(w) < TRIGRAM]
+    if long_words:
+        # Alone, the trigram match may stop at ``limit`` (newest first); combined with
+        # prefix conditions it must not, or it could stop before the rows those keep.
+        conditions.append(_substrings(session, long_words, limit if not conditions else None))
     condition = conditions[0]
     for extra in conditions[1:]:
         condition = condition & extra
     return condition
 
 
-def _name_word(session: Session, word: str, index: int) -> ColumnElement[bool]:
-    if len(word) >= TRIGRAM:
-        return _substring(session, word, index)
-    # Too short for trigrams: match the start of any name instead.
+def _short_word(session: Session, word: str) -> ColumnElement[bool]:
+    """Too short for trigrams: match the start of any name instead."""
     return or_(*(_prefix(session, column, word) for column in (
         col(Patient.given_name_en_lc), col(Patient.family_name_en_lc),
         col(Patient.given_name_th), col(Patient.family_name_th),
@@ -112,17 +118,26 @@ def _prefix(session: Session, column, prefix: str) -> ColumnElement[bool]:
     return column.op("GLOB")(escaped + "*")
 
 
-def _substring(session: Session, word: str, index: int) -> ColumnElement[bool]:
+def _substrings(session: Session, words: list[str], limit: int | None) -> ColumnElement[bool]:
+    """Every word appears somewhere in the names (substring match through trigrams)."""
     if _is_postgres(session):
-        return col(Patient.name_search).like("%" + _escape_like(word) + "%", escape="\\")
-    # FTS5's trigram index serves LIKE only without ESCAPE, so a % or _ in the word is a
-    # wildcard there; instr() then keeps only the names that hold it literally.
-    name = f"name_word_{index}"
+        conditions = [col(Patient.name_search).like("%" + _escape_like(w) + "%", escape="\\")
+                      for w in words]
+        return conditions[0] if len(conditions) == 1 else and_(*conditions)
+    # One FTS5 query for all words: the trigram index intersects them itself, far cheaper
+    # than one IN (…) per word when a common given name matches thousands of patients.
+    # FTS5 serves LIKE only without ESCAPE, so a % or _ in a word is a wildcard there;
+    # instr() then keeps only the names that hold it literally.
+    names = [f"name_word_{index}" for index in range(len(words))]
+    where = " AND ".join(f"name_search LIKE :{name}" for name in names)
+    if limit and not any("%" in w or "_" in w for w in words):
+        where += f" ORDER BY rowid DESC LIMIT {int(limit)}"
     condition = col(Patient.id).in_(
-        text(f"SELECT rowid FROM patient_name_fts WHERE name_search LIKE :{name}")
-        .bindparams(**{name: f"%{word}%"})
+        text(f"SELECT rowid FROM patient_name_fts WHERE {where}")
+        .bindparams(**{name: f"%{word}%" for name, word in zip(names, words, strict=True)})
         .columns(column("rowid", Integer))
     )
-    if "%" in word or "_" in word:
-        condition = condition & (func.instr(col(Patient.name_search), word) > 0)
+    for word in words:
+        if "%" in word or "_" in word:
+            condition = condition & (func.instr(col(Patient.name_search), word) > 0)
     return condition
