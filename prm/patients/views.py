@@ -34,6 +34,8 @@ router = APIRouter(prefix="/patients")
 Viewer = Annotated[User, require(Permission.patient_view)]
 Editor = Annotated[User, require(Permission.patient_edit)]
 Caller = Annotated[User, require(Permission.contact_log)]
+# Timeline entries per page: enough for a screen; "older entries" fetches the next page.
+TIMELINE_PAGE = 25
 
 
 @router.get("")
@@ -105,7 +107,9 @@ def _detail_context(session, patient, group: str = "", **extra) -> dict:
         "coverages": service.coverages(session, patient=patient),
         "segment_names": names,
         "segment_options": list(names.items()),
-        "timeline": timeline.entries(session, patient=patient, group=group),
+        "timeline": timeline.entries(session, patient=patient, group=group,
+                                     limit=TIMELINE_PAGE),
+        "timeline_page": TIMELINE_PAGE,
         "timeline_groups": timeline.GROUPS,
         "group": group,
         "today": date.today(),
@@ -127,9 +131,11 @@ def patient_timeline(request: Request, session: SessionDep, user: Viewer, patien
     patient = service.view_patient(session, patient_id=patient_id,
                                    actor=actor_for(request, user))
     session.commit()
-    rows = timeline.entries(session, patient=patient, group=group, before=_parse_cursor(before))
+    rows = timeline.entries(session, patient=patient, group=group, before=_parse_cursor(before),
+                            limit=TIMELINE_PAGE)
     return render(request, "patients/_timeline.html",
                   {"patient": patient, "timeline": rows, "group": group,
+                   "timeline_page": TIMELINE_PAGE,
                    "timeline_groups": timeline.GROUPS})
 
 
