@@ -47,6 +47,8 @@ CLOSING_OUTCOMES = {
 INFORMED_OUTCOMES = {AttemptOutcome.reached, AttemptOutcome.agreed_to_visit,
                      AttemptOutcome.rebooked}
 TODAY = "today"
+# Rows per queue page: a shift's worth of calls; filters narrow the rest.
+PAGE_SIZE = 50
 
 
 def _attempt_title(data: dict) -> str:
@@ -109,7 +111,7 @@ def queue_counts(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, 
 
 
 def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo,
-               limit: int = 100) -> list[WorklistRow]:
+               limit: int = PAGE_SIZE) -> list[WorklistRow]:
     """The queue's items, most urgent first (priority, then oldest cause)."""
     rows = []
     for visible in _visible_parts(now):

@@ -51,6 +51,7 @@ def _page_context(session, request, filters: WorklistFilter) -> dict:
         "segment_names": patients.segment_names(session),
         "clinics": appointment_desk.clinics(session),
         "queues": [service.TODAY] + [rule.value for rule in FollowUpRule],
+        "page_size": service.PAGE_SIZE,
     }
 
 
