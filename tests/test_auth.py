@@ -264,3 +264,22 @@ def test_it_rejects_short_passwords(session):
 
 def test_the_login_page_hands_out_a_csrf_token(client):
     assert csrf_token(client)
+
+
+def test_a_form_posted_after_the_session_ended_returns_to_its_page_after_login(client):
+    token = csrf_token(client)
+    response = client.post(
+        "/patients/7/contacts", data={"csrf_token": token, "channel": "phone_in"},
+        headers={"Referer": "http://testserver/patients/7?group=contacts"},
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fpatients%2F7"
+
+
+def test_a_foreign_referer_is_not_used_as_the_page_to_return_to(client):
+    token = csrf_token(client)
+    response = client.post("/patients/7/contacts", data={"csrf_token": token},
+                           headers={"Referer": "https://evil.example/patients/7"})
+
+    assert response.headers["location"] == "/login?next=%2F"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,9 +23,14 @@ def _wants_json(request: Request) -> bool:
 
 
 async def _login_required(request: Request, exc: LoginRequired) -> Response:
-    target = request.url.path
-    if request.method == "GET" and request.url.query:
-        target += "?" + request.url.query
+    """Back to where the user was after logging in: the page for a GET; for a refused
+    POST (session expired mid-form) the page the form was on, never the POST URL."""
+    if request.method == "GET":
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+    else:
+        referer = urlparse(request.headers.get("referer", ""))
+        same_site = referer.netloc in ("", request.url.netloc)
+        target = referer.path if same_site and referer.path.startswith("/") else "/"
     return htmx.redirect(request, "/login?next=" + quote(target, safe=""))
 
 
