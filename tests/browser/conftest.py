@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = Path("/tmp/prm-shots")
+SHOTS = Path(tempfile.gettempdir()) / "prm-shots"
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=TIMEOUT_MS)
 # The app has no favicon yet; Chromium asks for one on every page and logs the 404.
