@@ -6,15 +6,13 @@ import time
 
 from fastapi import APIRouter, Request
 from sqlalchemy import text
-from sqlmodel import col, select
 from starlette.responses import JSONResponse
 
 from prm import __version__
-from prm.audit import service as audit
 from prm.auth.deps import CurrentUser
 from prm.auth.permissions import Permission, role_may
 from prm.db import SessionDep
-from prm.models.patient import Patient
+from prm.patients import service as patients
 from prm.web import htmx
 from prm.web.templating import render
 
@@ -25,9 +23,8 @@ router = APIRouter()
 def home(request: Request, session: SessionDep, user: CurrentUser):
     """Staff land where their work is."""
     if role_may(user.role, Permission.patient_view):
-        ids = audit.recently_viewed_patient_ids(session, user_id=user.id)
-        recent = {p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(ids)))}
-        return render(request, "home.html", {"recent": [recent[i] for i in ids if i in recent]})
+        recent = patients.recently_viewed(session, user_id=user.id)
+        return render(request, "home.html", {"recent": recent})
     return htmx.redirect(request, "/admin/users")
 
 

@@ -536,3 +536,13 @@ def test_an_edit_cannot_take_another_patients_national_id(nurse_client, session)
 
 def test_an_unknown_patient_is_a_404(nurse_client):
     assert nurse_client.get("/patients/999999").status_code == 404
+
+
+def test_the_start_page_lists_the_patients_this_user_opened_last(nurse_client, session):
+    first, second = make_patient(session), make_patient(session)
+    nurse_client.get(f"/patients/{first.id}")
+    nurse_client.get(f"/patients/{second.id}")
+
+    page = nurse_client.get("/").text
+
+    assert page.index(f"/patients/{second.id}") < page.index(f"/patients/{first.id}")

@@ -292,3 +292,10 @@ def segment_names(session: Session) -> dict[str, str]:
     """Active segments in rank order, code → name in the current language."""
     thai = current_language.get() == "th"
     return {s.code: s.name_th if thai else s.name_en for s in segments(session)}
+
+
+def recently_viewed(session: Session, *, user_id: int, limit: int = 10) -> list[Patient]:
+    """The patients this user opened most recently, newest first (from the audit log)."""
+    ids = audit.recently_viewed_patient_ids(session, user_id=user_id, limit=limit)
+    found = {p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(ids)))}
+    return [found[i] for i in ids if i in found]
