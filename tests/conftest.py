@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from prm.config import Settings
 from prm.db import make_engine
 from prm.migrate import upgrade
 from tests.care_factories import reset_rule_settings
-from tests.factories import login_as
+from tests.factories import sign_in
 
 POSTGRES_URL = os.environ.get("PRM_TEST_POSTGRES_URL", "")
 # Reference data the migrations seed; kept when a PostgreSQL test database is emptied.
@@ -122,5 +123,23 @@ def client(app) -> Iterator[TestClient]:
 
 @pytest.fixture
 def nurse_client(client, session) -> TestClient:
-    login_as(client, session, role="nurse")
+    """Signed in as a nurse through the session service (no slow password round trip;
+    tests/test_auth.py covers the login form)."""
+    sign_in(client, session, role="nurse")
     return client
+
+
+@pytest.fixture
+def scratch_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of its own (for loaders that need a fresh one), dropped after."""
+    server = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    name = f"prm_scratch_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

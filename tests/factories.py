@@ -7,12 +7,14 @@ import itertools
 import re
 
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlmodel import Session
 
 from prm.audit.service import Actor
 from prm.auth.deps import SESSION_COOKIE
 from prm.auth.passwords import hash_password
 from prm.auth.service import create_user, open_session
+from prm.i18n import current_language, gettext
 from prm.models.patient import Patient
 from prm.models.staff import Role, User
 from prm.patients import service as patients
@@ -107,3 +109,12 @@ def sign_in(client: TestClient, session: Session, *, role: str) -> User:
     # Subsequent unsafe requests send the token the way htmx does.
     client.headers["X-CSRF-Token"] = csrf_token(client, "/login")
     return user
+
+
+def shown(message: str, language: str = "th", **params) -> str:
+    """``message`` as a page in ``language`` shows it (translated, HTML-escaped)."""
+    token = current_language.set(language)
+    try:
+        return str(escape(gettext(message, **params)))
+    finally:
+        current_language.reset(token)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from prm.db import make_engine
@@ -227,21 +225,6 @@ def test_it_continues_after_patients_already_there(tmp_path):
         values = [getattr(p, column) for p in rows if getattr(p, column)]
         assert len(set(values)) == len(values), column
 
-
-@pytest.fixture
-def scratch_postgres_url() -> Iterator[str]:
-    """A PostgreSQL database of its own, dropped afterwards."""
-    server = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-    name = f"prm_demo_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="PRM_TEST_POSTGRES_URL is not set")

@@ -4,14 +4,12 @@ stored as the application stores them, and giving every follow-up rule work to d
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, select
 
 from prm.db import make_engine
@@ -159,21 +157,6 @@ def test_progress_is_reported_per_chunk(tmp_path, monkeypatch):
     generate_care(engine, reference=REFERENCE, progress=seen.append)
     assert seen == [40, 80, 100]
 
-
-@pytest.fixture
-def scratch_postgres_url() -> Iterator[str]:
-    """A PostgreSQL database of its own, dropped afterwards."""
-    server = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-    name = f"prm_care_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="PRM_TEST_POSTGRES_URL is not set")

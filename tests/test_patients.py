@@ -6,37 +6,18 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
-from fastapi.testclient import TestClient
-from markupsafe import escape
 from sqlmodel import Session, func, select
 
 from prm.errors import ValidationFailed
-from prm.i18n import current_language, gettext
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.patient import Coverage, Patient
 from prm.models.segment import Segment
 from prm.models.timeline import TimelineEntry
 from prm.patients import service
 from prm.web.formatting import format_phone
-from tests.factories import TEST_ACTOR, make_patient, sign_in, valid_national_id
+from tests.factories import TEST_ACTOR, make_patient, shown, valid_national_id
 
 BAD_NATIONAL_ID = "1234567890123"  # the check digit should be 1
-
-
-@pytest.fixture
-def nurse_client(client, session) -> TestClient:
-    """Overrides conftest's: signed in through the session service, no password round trip."""
-    sign_in(client, session, role="nurse")
-    return client
-
-
-def shown(message: str, language: str = "th", **params) -> str:
-    """``message`` as a page in ``language`` shows it (translated, HTML-escaped)."""
-    token = current_language.set(language)
-    try:
-        return str(escape(gettext(message, **params)))
-    finally:
-        current_language.reset(token)
 
 
 def registration(**overrides) -> dict[str, str]:

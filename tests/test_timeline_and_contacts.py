@@ -5,38 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlmodel import Session, func, select
 
 from prm import timeline
 from prm.contacts import labels
-from prm.i18n import current_language, gettext
+from prm.i18n import current_language
 from prm.models.audit import AuditEvent
 from prm.models.contact import ContactLog, PatientNote
 from prm.models.patient import Patient
 from prm.models.timeline import TimelineEntry
 from prm.models.types import utcnow
-from tests.factories import TEST_ACTOR, make_patient, sign_in
+from tests.factories import TEST_ACTOR, make_patient, shown
 
 CALL = {"channel": "phone_out", "reason": "appointment", "outcome": "reached",
         "note": "explained the follow-up appointment"}
-
-
-@pytest.fixture
-def nurse_client(client, session) -> TestClient:
-    """Overrides conftest's: signed in through the session service, no password round trip."""
-    sign_in(client, session, role="nurse")
-    return client
-
-
-def shown(message: str, language: str = "th", **params) -> str:
-    """``message`` as a page in ``language`` shows it (translated, HTML-escaped)."""
-    token = current_language.set(language)
-    try:
-        return str(escape(gettext(message, **params)))
-    finally:
-        current_language.reset(token)
 
 
 def contact_title(channel: str, reason: str, outcome: str, language: str = "th") -> str:
