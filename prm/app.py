@@ -13,6 +13,7 @@ from prm.auth import views as auth_views
 from prm.care import views as care_views
 from prm.config import PROJECT_ROOT, Settings, get_settings
 from prm.db import make_engine
+from prm.fhir import views as fhir_views
 from prm.followups import views as worklist_views
 from prm.home import router as home_router
 from prm.logs import configure_logging
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     for module in (auth_views, patient_views, admin_views, segment_views, worklist_views,
-                   care_views):
+                   care_views, fhir_views):
         app.include_router(module.router)
     app.include_router(home_router)
     return app

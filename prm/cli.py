@@ -1,4 +1,4 @@
-"""The ``prm`` command: serve, worker, migrate, demo, users."""
+"""The ``prm`` command: serve, worker, migrate, demo, users, fhir."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 import typer
 from sqlmodel import Session, func, select
 
+from fhir_adapter.cli import fhir_app
 from prm.config import PROJECT_ROOT, get_settings
 
 app = typer.Typer(help="PRM — hospital patient-relationship management.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(fhir_app, name="fhir")
 
 DEMO_STAFF = [
     ("admin", "admin", "ผู้ดูแลระบบ"),

@@ -34,6 +34,35 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 60
     login_lockout_cap_seconds: int = 3600
 
+    # Hospital records through FHIR R4 (fhir_adapter). Empty base URL: no live sync.
+    fhir_base_url: str = ""
+    fhir_auth: str = "none"  # none | basic | bearer | smart
+    fhir_username: str = ""
+    fhir_password: SecretStr = SecretStr("")
+    fhir_token: SecretStr = SecretStr("")
+    fhir_client_id: str = ""
+    fhir_token_url: str = ""  # SMART: discovered from .well-known when empty
+    fhir_private_key_file: str = ""  # SMART backend services: PEM key signing the JWT
+    fhir_key_id: str = ""
+    fhir_scopes: str = "system/*.read"
+    fhir_page_size: int = Field(default=200, gt=0)
+    fhir_timeout_seconds: float = Field(default=30, gt=0)
+    # Worker: pull changes this often (0 turns the scheduled sync off).
+    fhir_sync_seconds: int = Field(default=900, ge=0)
+    # Servers commit out of order: each pull starts this far before the last watermark.
+    fhir_overlap_seconds: int = Field(default=300, ge=0)
+    fhir_sync_types: str = (
+        "Organization,Practitioner,Patient,Coverage,Encounter,Appointment,"
+        "MedicationRequest,MedicationDispense,Observation,DiagnosticReport")
+    # Shared secret a rest-hook subscription sends (Authorization: Bearer …).
+    fhir_subscription_secret: SecretStr = SecretStr("")
+    # Identifier systems (comma-separated) that carry the HN, national ID, passport.
+    fhir_hn_systems: str = ""
+    fhir_national_id_systems: str = ""
+    fhir_passport_systems: str = ""
+    # Name under which `prm fhir import` keys records read from files.
+    fhir_import_source: str = "file-import"
+
     sms_provider: str = "console"
     embedded_worker: bool = True
     worker_poll_seconds: float = Field(default=5.0, gt=0)

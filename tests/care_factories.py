@@ -29,6 +29,7 @@ from prm.models.care import (
     MedicationDispense,
     MedicationOrder,
 )
+from prm.models.integration import SegmentRule
 from prm.models.patient import Patient
 from prm.models.types import utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus, Priority, RuleSetting, WorklistItem
@@ -136,15 +137,17 @@ def make_worklist_item(session: Session, *, patient: Patient,
     return _saved(session, WorklistItem(**{**values, **overrides}))
 
 
-def _migration_rule_defaults() -> list[tuple[str, int]]:
-    path = Path(__file__).parent.parent / "alembic" / "versions" / "0002_care_and_worklists.py"
-    spec = importlib.util.spec_from_file_location("_prm_migration_0002", path)
+def _migration(name: str):
+    path = Path(__file__).parent.parent / "alembic" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_prm_migration_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return list(module.RULE_DEFAULTS)
+    return module
 
 
-RULE_DEFAULTS = _migration_rule_defaults()
+RULE_DEFAULTS = list(_migration("0002_care_and_worklists").RULE_DEFAULTS)
+SEGMENT_RULE_DEFAULTS = list(_migration("0003_hospital_records_integration")
+                             .DEFAULT_SEGMENT_RULES)
 
 
 def reset_rule_settings(session: Session) -> None:
@@ -157,4 +160,9 @@ def reset_rule_settings(session: Session) -> None:
     session.exec(delete(RuleSetting))
     for rule, threshold in RULE_DEFAULTS:
         session.add(RuleSetting(rule=rule, enabled=True, threshold=threshold, segments=[]))
+    # Likewise the payer → segment rules the integration migration seeds.
+    session.exec(delete(SegmentRule))
+    for index, (kind, pattern, segment, note) in enumerate(SEGMENT_RULE_DEFAULTS):
+        session.add(SegmentRule(position=(index + 1) * 10, kind=kind, pattern=pattern,
+                                segment_code=segment, note=note, active=True))
     session.commit()

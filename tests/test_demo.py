@@ -72,6 +72,7 @@ def test_it_refuses_fewer_than_one_patient(tmp_path):
 def test_it_refuses_a_database_without_the_payer_segments(tmp_path):
     engine = fresh_sqlite(tmp_path)
     with engine.begin() as connection:
+        connection.execute(text("DELETE FROM segment_rule WHERE segment_code = 'civil_servant'"))
         connection.execute(text("DELETE FROM segment WHERE code = 'civil_servant'"))
     with pytest.raises(ValueError, match="civil_servant"):
         generate_demo(engine, patients=10)

@@ -144,7 +144,7 @@ GRANTS = {
     "front_desk": {"patient_view", "patient_edit", "contact_log"},
     "nurse": {"patient_view", "patient_edit", "contact_log"},
     "quality": {"patient_view", "segments_view"},
-    "admin": {"users_manage", "audit_view", "segments_view"},
+    "admin": {"users_manage", "audit_view", "segments_view", "integration_manage"},
 }
 # (method, path, the permission it needs; None = any logged-in member of staff)
 ROUTE_PERMISSIONS = [
@@ -169,6 +169,13 @@ ROUTE_PERMISSIONS = [
     ("POST", "/admin/users/{user_id}/password", "users_manage"),
     ("POST", "/admin/users/{user_id}/active", "users_manage"),
     ("GET", "/admin/audit", "audit_view"),
+    ("GET", "/admin/fhir", "integration_manage"),
+    ("GET", "/admin/fhir/quarantine/{row_id}", "integration_manage"),
+    ("POST", "/admin/fhir/quarantine/retry", "integration_manage"),
+    ("POST", "/admin/fhir/quarantine/{row_id}/retry", "integration_manage"),
+    ("POST", "/admin/fhir/quarantine/{row_id}/dismiss", "integration_manage"),
+    ("POST", "/admin/fhir/rules", "integration_manage"),
+    ("POST", "/admin/fhir/rules/{rule_id}/active", "integration_manage"),
 ]
 ROLE_MATRIX = {
     role: [(method, path, "allowed" if needs is None or needs in GRANTS[role] else "forbidden")

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     segments_view = "segments_view"
     audit_view = "audit_view"
     users_manage = "users_manage"
+    integration_manage = "integration_manage"
 
 
 _CLINICAL_DESK = {Permission.patient_view, Permission.patient_edit, Permission.contact_log,
@@ -30,7 +31,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Admins run the system; they do not need patients' health records.
     Role.admin: frozenset(
         {Permission.users_manage, Permission.audit_view, Permission.segments_view,
-         Permission.rules_manage}
+         Permission.rules_manage, Permission.integration_manage}
     ),
 }
 

@@ -34,6 +34,7 @@ def interpretation_labels() -> dict[str, str]:
         Interpretation.critical_high: _("Critically high"),
         Interpretation.critical_low: _("Critically low"),
         Interpretation.abnormal: _("Abnormal"),
+        Interpretation.critical_abnormal: _("Critically abnormal"),
     }
 
 

@@ -38,6 +38,16 @@ def _follow_up_rules(session: Session, settings: Settings) -> int:
     return sum(run.created for run in run_rules(session, tz=settings.tz).values())
 
 
+def _fhir_sync(session: Session, settings: Settings) -> int:
+    """Pulls what changed on the hospital's FHIR server; returns records written."""
+    from fhir_adapter.sync import run_sync
+
+    summary = run_sync(session.get_bind(), settings)
+    for resource_type, error in summary["errors"].items():
+        log.warning("fhir sync failed", extra={"type": resource_type, "error": error})
+    return sum(counts["imported"] for counts in summary["by_type"].values())
+
+
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_sessions", 600,
                 lambda session, settings: purge_expired_sessions(session, settings=settings)),
@@ -45,11 +55,18 @@ PERIODIC_JOBS: list[PeriodicJob] = [
 ]
 
 
+def default_jobs(settings: Settings) -> list[PeriodicJob]:
+    jobs = list(PERIODIC_JOBS)
+    if settings.fhir_base_url and settings.fhir_sync_seconds:
+        jobs.append(PeriodicJob("fhir_sync", settings.fhir_sync_seconds, _fhir_sync))
+    return jobs
+
+
 class Worker:
     def __init__(self, engine: Engine, settings: Settings, jobs: list[PeriodicJob] | None = None):
         self.engine = engine
         self.settings = settings
-        self.jobs = jobs if jobs is not None else PERIODIC_JOBS
+        self.jobs = jobs if jobs is not None else default_jobs(settings)
         self.stopping = threading.Event()
         self._last_run: dict[str, float] = {}
 

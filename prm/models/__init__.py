@@ -22,6 +22,14 @@ from prm.models.contact import (
     ContactReason,
     PatientNote,
 )
+from prm.models.integration import (
+    ImportCheckpoint,
+    QuarantinedResource,
+    SegmentRule,
+    SourcePending,
+    SourceRecord,
+    SyncState,
+)
 from prm.models.patient import Channel, Coverage, Patient, Sex
 from prm.models.segment import Segment
 from prm.models.staff import Role, User, UserSession
@@ -64,6 +72,12 @@ __all__ = [
     "ContactOutcome",
     "ContactReason",
     "Coverage",
+    "ImportCheckpoint",
+    "QuarantinedResource",
+    "SegmentRule",
+    "SourcePending",
+    "SourceRecord",
+    "SyncState",
     "Patient",
     "PatientNote",
     "Role",

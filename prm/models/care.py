@@ -159,9 +159,12 @@ class Interpretation(StrEnum):
     critical_high = "critical_high"
     critical_low = "critical_low"
     abnormal = "abnormal"
+    critical_abnormal = "critical_abnormal"
 
 
-CRITICAL_INTERPRETATIONS = (Interpretation.critical_high, Interpretation.critical_low)
+CRITICAL_INTERPRETATIONS = (
+    Interpretation.critical_high, Interpretation.critical_low, Interpretation.critical_abnormal,
+)
 
 
 class LabResult(SQLModel, table=True):

@@ -1,0 +1,1 @@
+"""Hospital records (FHIR) in the web app: the admin page and the rest-hook endpoint."""

@@ -1,0 +1,115 @@
+"""What the hospital-records admin page shows and changes: sync status per type, the
+quarantine, and the segment mapping rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from prm.audit import service as audit
+from prm.audit.service import Actor
+from prm.errors import NotFound, ValidationFailed
+from prm.i18n import _
+from prm.ingest import pending, progress
+from prm.models.audit import AuditAction
+from prm.models.integration import (
+    QuarantinedResource,
+    QuarantineStatus,
+    SegmentRule,
+    SegmentRuleKind,
+    SyncState,
+)
+from prm.models.segment import Segment
+
+QUARANTINE_PAGE = 50
+RULE_KINDS = (SegmentRuleKind.code, SegmentRuleKind.payor, SegmentRuleKind.payor_name)
+
+
+@dataclass
+class Overview:
+    states: list[SyncState]
+    open_quarantine: int
+    waiting: int
+    quarantine: list[QuarantinedResource]
+    counts_by_type: list[tuple[str, int]]
+
+
+def overview(session: Session, *, status: str = QuarantineStatus.open,
+             resource_type: str = "") -> Overview:
+    statement = select(QuarantinedResource).where(QuarantinedResource.status == status)
+    if resource_type:
+        statement = statement.where(QuarantinedResource.resource_type == resource_type)
+    rows = list(session.execute(statement.order_by(QuarantinedResource.id.desc())
+                                .limit(QUARANTINE_PAGE)).scalars())
+    counts = session.execute(
+        select(QuarantinedResource.resource_type, func.count())
+        .where(QuarantinedResource.status == QuarantineStatus.open)
+        .group_by(QuarantinedResource.resource_type).order_by(QuarantinedResource.resource_type)
+    ).all()
+    return Overview(progress.sync_states(session), progress.open_quarantine_count(session),
+                    pending.waiting_count(session), rows, [tuple(c) for c in counts])
+
+
+def quarantined(session: Session, *, row_id: int, actor: Actor) -> QuarantinedResource:
+    """One quarantined resource with its raw text, which may hold patient data: audited."""
+    row = session.get(QuarantinedResource, row_id)
+    if row is None:
+        raise NotFound(_("No such quarantined resource."))
+    audit.record(session, actor=actor, action=AuditAction.view, entity_type="fhir_quarantine",
+                 entity_id=row.id, detail=f"{row.resource_type}/{row.resource_id}")
+    return row
+
+
+def open_quarantine_ids(session: Session) -> list[int]:
+    return list(session.execute(select(QuarantinedResource.id).where(
+        QuarantinedResource.status == QuarantineStatus.open)
+        .order_by(QuarantinedResource.id)).scalars())
+
+
+def dismiss(session: Session, *, row_id: int, actor: Actor) -> None:
+    if session.get(QuarantinedResource, row_id) is None:
+        raise NotFound(_("No such quarantined resource."))
+    progress.resolve_quarantined(session, row_id, QuarantineStatus.dismissed)
+    audit.record(session, actor=actor, action=AuditAction.update,
+                 entity_type="fhir_quarantine", entity_id=row_id, detail="dismissed")
+
+
+def segment_rules(session: Session) -> list[SegmentRule]:
+    return list(session.execute(select(SegmentRule).order_by(
+        SegmentRule.position, SegmentRule.id)).scalars())
+
+
+def add_segment_rule(session: Session, *, kind: str, pattern: str, segment_code: str,
+                     position: str, note: str, actor: Actor) -> SegmentRule:
+    """Raises ValidationFailed with field errors; the form keeps what was typed."""
+    errors = {}
+    if kind not in RULE_KINDS:
+        errors["kind"] = _("Choose one of the options.")
+    if not pattern.strip():
+        errors["pattern"] = _("Enter a code, identifier or words of the payer's name.")
+    segment = session.get(Segment, segment_code) if segment_code else None
+    if segment is None or not segment.active:
+        errors["segment_code"] = _("Choose one of the options.")
+    if not position.strip().isdigit():
+        errors["position"] = _("Enter a whole number.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    rule = SegmentRule(kind=kind, pattern=pattern.strip()[:200], segment_code=segment_code,
+                       position=int(position), note=note.strip()[:300])
+    session.add(rule)
+    session.flush()
+    audit.record(session, actor=actor, action=AuditAction.create, entity_type="segment_rule",
+                 entity_id=rule.id, detail=f"{kind} {rule.pattern} → {segment_code}")
+    return rule
+
+
+def set_rule_active(session: Session, *, rule_id: int, active: bool, actor: Actor) -> None:
+    rule = session.get(SegmentRule, rule_id)
+    if rule is None:
+        raise NotFound(_("No such rule."))
+    rule.active = active
+    session.add(rule)
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="segment_rule",
+                 entity_id=rule.id, detail="on" if active else "off")

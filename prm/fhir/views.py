@@ -1,0 +1,125 @@
+"""/admin/fhir — sync status, quarantine with retry, segment mapping rules — and the
+rest-hook endpoint POST /fhir/subscription."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import JSONResponse
+
+from fhir_adapter import quarantine as fhir_quarantine
+from fhir_adapter.subscription import handle_notification, parse_notification
+from prm.auth.deps import actor_for, require
+from prm.auth.permissions import Permission
+from prm.db import SessionDep
+from prm.errors import PrmError
+from prm.fhir import service
+from prm.i18n import _
+from prm.models.integration import QuarantineStatus
+from prm.models.staff import User
+from prm.patients.service import segment_names
+from prm.web import htmx
+from prm.web.templating import render
+
+router = APIRouter()
+Integrator = Annotated[User, require(Permission.integration_manage)]
+RULE_KIND_LABELS = {"code": "Coverage code (system|code)",
+                    "payor": "Payor identifier (system|value)",
+                    "payor_name": "Words in the payor's name"}
+
+
+def _page(request: Request, session, *, status: int = 200, **extra):
+    query = request.query_params
+    state = query.get("status", QuarantineStatus.open)
+    context = {"overview": service.overview(session, status=state,
+                                            resource_type=query.get("type", "")),
+               "rules": service.segment_rules(session), "segment_names": segment_names(session),
+               "rule_kinds": {k: _(v) for k, v in RULE_KIND_LABELS.items()},
+               "status_filter": state, "type_filter": query.get("type", ""),
+               "configured": bool(request.app.state.settings.fhir_base_url),
+               "form": {}, "errors": {}, **extra}
+    return render(request, "admin/fhir.html", context, status=status)
+
+
+@router.get("/admin/fhir")
+def fhir_admin(request: Request, session: SessionDep, user: Integrator):
+    return _page(request, session)
+
+
+@router.get("/admin/fhir/quarantine/{row_id}")
+def quarantined(request: Request, session: SessionDep, user: Integrator, row_id: int):
+    row = service.quarantined(session, row_id=row_id, actor=actor_for(request, user))
+    session.commit()
+    return render(request, "admin/fhir_quarantined.html", {"row": row})
+
+
+@router.post("/admin/fhir/quarantine/{row_id}/retry")
+def retry_one(request: Request, session: SessionDep, user: Integrator, row_id: int):
+    outcome = fhir_quarantine.retry(session, request.app.state.settings, [row_id])
+    session.commit()
+    return _page(request, session, retried=outcome)
+
+
+@router.post("/admin/fhir/quarantine/retry")
+def retry_all(request: Request, session: SessionDep, user: Integrator):
+    ids = service.open_quarantine_ids(session)
+    outcome = fhir_quarantine.retry(session, request.app.state.settings, ids)
+    session.commit()
+    return _page(request, session, retried=outcome)
+
+
+@router.post("/admin/fhir/quarantine/{row_id}/dismiss")
+def dismiss(request: Request, session: SessionDep, user: Integrator, row_id: int):
+    service.dismiss(session, row_id=row_id, actor=actor_for(request, user))
+    session.commit()
+    return htmx.redirect(request, "/admin/fhir")
+
+
+@router.post("/admin/fhir/rules")
+def add_rule(
+    request: Request, session: SessionDep, user: Integrator,
+    kind: Annotated[str, Form()] = "", pattern: Annotated[str, Form()] = "",
+    segment_code: Annotated[str, Form()] = "", position: Annotated[str, Form()] = "100",
+    note: Annotated[str, Form()] = "",
+):
+    form = {"kind": kind, "pattern": pattern, "segment_code": segment_code,
+            "position": position, "note": note}
+    try:
+        service.add_segment_rule(session, kind=kind, pattern=pattern, segment_code=segment_code,
+                                 position=position, note=note, actor=actor_for(request, user))
+    except PrmError as error:
+        session.rollback()
+        return _page(request, session, status=error.status, form=form,
+                     errors=error.field_errors, error=error.message)
+    session.commit()
+    return _page(request, session, rule_saved=True)
+
+
+@router.post("/admin/fhir/rules/{rule_id}/active")
+def rule_active(request: Request, session: SessionDep, user: Integrator, rule_id: int,
+                active: Annotated[str, Form()] = "no"):
+    service.set_rule_active(session, rule_id=rule_id, active=active == "yes",
+                            actor=actor_for(request, user))
+    session.commit()
+    return htmx.redirect(request, "/admin/fhir")
+
+
+@router.post("/fhir/subscription")
+async def subscription(request: Request, background: BackgroundTasks):
+    """Rest-hook: answers at once and fetches what changed in the background."""
+    settings = request.app.state.settings
+    secret = settings.fhir_subscription_secret.get_secret_value()
+    if not secret or not settings.fhir_base_url:
+        return JSONResponse({"error": "FHIR subscriptions are not configured"}, status_code=404)
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(sent.encode(), secret.encode()):
+        return JSONResponse({"error": "wrong or missing shared secret"}, status_code=403)
+    body = await request.body()
+    try:
+        parse_notification(body)
+    except ValueError:
+        return JSONResponse({"error": "the notification is not valid JSON"}, status_code=400)
+    background.add_task(handle_notification, request.app.state.engine, settings, body)
+    return JSONResponse({"accepted": True})

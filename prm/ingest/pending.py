@@ -1,0 +1,62 @@
+"""Records that arrived before what they refer to wait here, and are written when it
+arrives (an Observation before its Patient, a dispense before its prescription)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+
+from prm.ingest import codec
+from prm.ingest.context import IngestContext
+from prm.models.integration import SourcePending
+
+CHUNK = 500
+
+
+def park(ctx: IngestContext, record, waiting_for: str) -> None:
+    key = record.key
+    # A newer version of a record already waiting replaces the old one.
+    ctx.session.execute(delete(SourcePending).where(
+        SourcePending.server == key.server, SourcePending.resource_type == key.resource_type,
+        SourcePending.resource_id == key.resource_id))
+    row_id = ctx.session.execute(insert(SourcePending).returning(SourcePending.id).values(
+        server=key.server, resource_type=key.resource_type, resource_id=key.resource_id,
+        waiting_for=waiting_for, record=codec.encode(record), created_at=ctx.now,
+    )).scalar_one()
+    ctx.parked_now.add(row_id)
+    ctx.summary.counts(key.resource_type).waiting += 1
+
+
+def release(ctx: IngestContext, server: str, references: list[str]) -> tuple[list, list]:
+    """Take out the records waiting for any of ``references``; the caller writes them.
+
+    Returns (parked during this call, parked by an earlier one): only the first kind was
+    counted as read by this call.
+    """
+    now, earlier = [], []
+    for start in range(0, len(references), CHUNK):
+        rows = ctx.session.execute(
+            select(SourcePending.id, SourcePending.resource_type, SourcePending.record)
+            .where(SourcePending.server == server,
+                   SourcePending.waiting_for.in_(references[start:start + CHUNK]))
+        ).all()
+        if not rows:
+            continue
+        ctx.session.execute(delete(SourcePending).where(
+            SourcePending.id.in_([row.id for row in rows])))
+        for row in rows:
+            if row.id in ctx.parked_now:
+                ctx.parked_now.discard(row.id)
+                ctx.summary.counts(row.resource_type).waiting -= 1
+                now.append(codec.decode(row.record))
+            else:
+                earlier.append(codec.decode(row.record))
+    return now, earlier
+
+
+def waiting_count(session, server: str | None = None) -> int:
+    from sqlalchemy import func
+
+    statement = select(func.count()).select_from(SourcePending)
+    if server:
+        statement = statement.where(SourcePending.server == server)
+    return session.execute(statement).scalar_one()
