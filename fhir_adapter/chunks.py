@@ -69,7 +69,9 @@ def map_bundle(path: Path, config: MappingConfig) -> ChunkResult:
     if document.get("resourceType") != "Bundle":
         _one(result, document, config, str(path), refs=None)
         return result
-    entries = document.get("entry") or []
+    entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
+    for entry in entries:
+        _id_from_full_url(entry)
     refs = _full_url_refs(entries)
     for index, entry in enumerate(entries):
         where = f"{path}#entry[{index}]"
@@ -120,6 +122,14 @@ def _delete_entry(result: ChunkResult, url: str, config: MappingConfig, where: s
                           resource_type)
         return
     result.records.append(DeletedRecord(SourceKey(config.server, parts[-2], parts[-1])))
+
+
+def _id_from_full_url(entry: dict) -> None:
+    """A transaction entry POSTed with only a ``urn:uuid:`` fullUrl: that uuid is its id."""
+    resource, full_url = entry.get("resource"), str(entry.get("fullUrl") or "")
+    if isinstance(resource, dict) and not resource.get("id") and full_url.startswith(
+            "urn:uuid:"):
+        resource["id"] = full_url.removeprefix("urn:uuid:")
 
 
 def _full_url_refs(entries: list) -> dict[str, str]:
