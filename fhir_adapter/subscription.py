@@ -30,16 +30,20 @@ def parse_notification(body: bytes) -> tuple[list[dict], list[str]]:
     if not body.strip():
         return [], []
     document = orjson.loads(body)
+    if not isinstance(document, dict):
+        raise ValueError("a notification must be a JSON object")
     if document.get("resourceType") != "Bundle":
         return [document], []
     resources, references = [], []
     for entry in document.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
         resource = entry.get("resource")
         if isinstance(resource, dict) and resource.get("resourceType") in NOTIFICATION_TYPES:
             references.extend(_focus_references(resource))
         elif isinstance(resource, dict) and len(resource) > 2:
             resources.append(resource)
-        elif entry.get("fullUrl"):
+        elif isinstance(entry.get("fullUrl"), str):
             references.append(_type_and_id(entry["fullUrl"]))
     return resources, [r for r in references if r]
 
@@ -76,7 +80,7 @@ def _fetch(client: FhirClient, reference: str, config, chunk: ChunkResult) -> No
         chunk.records.append(DeletedRecord(SourceKey(config.server, resource_type,
                                                      resource_id)))
         return
-    except FhirError as error:
+    except (FhirError, ValueError) as error:  # ValueError: not a valid type or id
         log.warning("subscription: could not read %s: %s", reference, error)
         chunk.quarantine(config, reference, str(error), "", resource_type, resource_id)
         return
@@ -88,8 +92,9 @@ def _fetch(client: FhirClient, reference: str, config, chunk: ChunkResult) -> No
 def _focus_references(status: dict) -> list[str]:
     found = []
     for event in status.get("notificationEvent") or []:
-        focus = (event.get("focus") or {}).get("reference")
-        if focus:
+        focus = event.get("focus") if isinstance(event, dict) else None
+        focus = focus.get("reference") if isinstance(focus, dict) else None
+        if isinstance(focus, str) and focus:
             found.append(_type_and_id(focus))
     return found
 

@@ -61,7 +61,9 @@ def _pull(engine: Engine, client: FhirClient, config: MappingConfig, settings: S
         state.last_started_at = utcnow()
         since = state.watermark - overlap if state.watermark else None
         session.commit()
-    params = [("_sort", "_lastUpdated")]
+    # No _sort: not every server supports it, and the watermark only moves once the whole
+    # type has been read, so the order of pages does not matter.
+    params = []
     if since:
         params.append(("_lastUpdated", f"ge{bulk.fhir_instant(since)}"))
     newest, count = None, 0
