@@ -3,10 +3,12 @@ appointments, visits, medicine orders and dispenses, lab results and their relea
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from prm.ingest import keys
 from prm.ingest.context import IngestContext
 from prm.ingest.records import (
     AppointmentRecord,
@@ -67,7 +69,13 @@ class OrganizationWriter(Writer):
 
 
 def _org_code(record: OrganizationRecord) -> str:
-    return f"org:{record.key.resource_id}"[:40]
+    """``org:<id>``; an id too long for the 40-character code keeps its start and a digest
+    of the whole, so two long ids with the same start stay two clinics."""
+    resource_id = record.key.resource_id
+    if len(resource_id) <= 36:
+        return f"org:{resource_id}"
+    digest = hashlib.blake2b(resource_id.encode(), digest_size=8).hexdigest()
+    return f"org:{resource_id[:19]}~{digest}"
 
 
 class PractitionerWriter(Writer):
@@ -119,6 +127,11 @@ class EncounterWriter(Writer):
         cancelled = [i for i in items if i.record.cancelled]
         if cancelled:
             self.delete(ctx, [i.local_id for i in cancelled if not i.is_new])
+            # Keyed as deleted, so a later version that reinstates the visit inserts it
+            # again instead of updating the removed row.
+            keys.save(ctx.session, [(i.record.key, i.fingerprint, None, True)
+                                    for i in cancelled],
+                      {i.record.key.resource_id: i.stored for i in cancelled if i.stored})
             for item in cancelled:
                 ctx.summary.counts(item.record.key.resource_type).skipped += 1
         kept = [i for i in items if not i.record.cancelled]

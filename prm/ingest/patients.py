@@ -94,7 +94,8 @@ def _link_registered_patients(ctx: IngestContext, items: list[Item]) -> list[Ite
     record; duplicates inside one batch are refused rather than failing the batch."""
     new = [i for i in items if i.is_new]
     hns = {i.record.hn for i in new if i.record.hn}
-    national_ids = {i.record.national_id for i in new if i.record.national_id}
+    # Updates too: a national ID the source adds later may belong to another patient.
+    national_ids = {i.record.national_id for i in items if i.record.national_id}
     by_hn, by_nid = {}, {}
     if hns or national_ids:
         rows = ctx.session.execute(select(Patient.id, Patient.hn, Patient.national_id).where(

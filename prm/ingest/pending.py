@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, insert, select
 
-from prm.ingest import codec
+from prm.ingest import codec, keys
 from prm.ingest.context import IngestContext
 from prm.models.integration import SourcePending
 
@@ -14,10 +14,15 @@ CHUNK = 500
 
 def park(ctx: IngestContext, record, waiting_for: str) -> None:
     key = record.key
-    # A newer version of a record already waiting replaces the old one.
-    ctx.session.execute(delete(SourcePending).where(
-        SourcePending.server == key.server, SourcePending.resource_type == key.resource_type,
-        SourcePending.resource_id == key.resource_id))
+    same_key = (SourcePending.server == key.server,
+                SourcePending.resource_type == key.resource_type,
+                SourcePending.resource_id == key.resource_id)
+    # A newer version of a record already waiting replaces the old one; an older never does.
+    for (text,) in ctx.session.execute(select(SourcePending.record).where(*same_key)):
+        if not keys.is_newer(key, codec.decode(text).key):
+            ctx.summary.counts(key.resource_type).unchanged += 1
+            return
+    ctx.session.execute(delete(SourcePending).where(*same_key))
     row_id = ctx.session.execute(insert(SourcePending).returning(SourcePending.id).values(
         server=key.server, resource_type=key.resource_type, resource_id=key.resource_id,
         waiting_for=waiting_for, record=codec.encode(record), created_at=ctx.now,
@@ -51,6 +56,31 @@ def release(ctx: IngestContext, server: str, references: list[str]) -> tuple[lis
             else:
                 earlier.append(codec.decode(row.record))
     return now, earlier
+
+
+def discard(ctx: IngestContext, server: str, resource_type: str,
+            resource_ids: list[str]) -> set[str]:
+    """Drop waiting records the source has deleted since; returns their ids."""
+    dropped: set[str] = set()
+    for start in range(0, len(resource_ids), CHUNK):
+        rows = ctx.session.execute(
+            select(SourcePending.id, SourcePending.resource_id)
+            .where(SourcePending.server == server,
+                   SourcePending.resource_type == resource_type,
+                   SourcePending.resource_id.in_(resource_ids[start:start + CHUNK]))
+        ).all()
+        if not rows:
+            continue
+        ctx.session.execute(delete(SourcePending).where(
+            SourcePending.id.in_([row.id for row in rows])))
+        for row in rows:
+            dropped.add(row.resource_id)
+            if row.id in ctx.parked_now:  # read by this call: superseded, not waiting
+                ctx.parked_now.discard(row.id)
+                counts = ctx.summary.counts(resource_type)
+                counts.waiting -= 1
+                counts.unchanged += 1
+    return dropped
 
 
 def waiting_count(session, server: str | None = None) -> int:

@@ -107,9 +107,15 @@ def _delete(ctx: IngestContext, writers: dict, group: list[DeletedRecord]) -> No
     counts = ctx.summary.counts(resource_type)
     stored = keys.load(ctx.session, server, resource_type, (r.key.resource_id for r in group))
     record_type = WRITER_BY_RESOURCE_TYPE.get(resource_type)
+    # A record still waiting for what it refers to must not appear once that arrives.
+    dropped = pending.discard(ctx, server, resource_type,
+                              [r.key.resource_id for r in group])
     applied, local_ids = [], []
     for record in group:
         previous = stored.get(record.key.resource_id)
+        if previous is None and record.key.resource_id in dropped:
+            counts.imported += 1
+            continue
         if previous is None or previous.deleted or not keys.is_newer(record.key, previous):
             counts.unchanged += 1
             continue
