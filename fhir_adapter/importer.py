@@ -68,9 +68,17 @@ class Importer:
         started = time.perf_counter()
         total = sum(item.path.stat().st_size for item in inputs)
         pool = self._pool() if self.workers > 1 and total >= PARALLEL_MIN_BYTES else None
+        # In-process, each chunk is written as soon as it is mapped (a window of 1).
+        flights = _Flights(self._commit, self.on_progress,
+                           max(2, self.workers * 2) if pool else 1)
+        seen: set[str] = set()
         try:
             for item in inputs:
-                self._import_file(item, pool)
+                if item.file_key in seen:
+                    flights.drain()  # the same file twice: let its checkpoint say it is done
+                seen.add(item.file_key)
+                self._import_file(item, pool, flights)
+            flights.drain()
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -81,7 +89,7 @@ class Importer:
         # spawn, not fork: this process holds database connections and maybe threads.
         return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
 
-    def _import_file(self, item: InputFile, pool) -> None:
+    def _import_file(self, item: InputFile, pool, flights: _Flights) -> None:
         self.result.files += 1
         with Session(self.engine, expire_on_commit=False) as session:
             mark = progress.checkpoint(session, item.file_key)
@@ -96,33 +104,24 @@ class Importer:
             self.on_progress(mark.byte_offset)
         if item.kind == "bundle":
             size = item.path.stat().st_size
-            self._commit(item, map_bundle(item.path, self.config),
-                         progress.Checkpoint(size, 0, finished=True))
-            self.on_progress(size)
+            job = (pool.submit(map_bundle, item.path, self.config) if pool
+                   else _Done(map_bundle(item.path, self.config)))
+            flights.add(item, job, progress.Checkpoint(size, 0, finished=True), size)
             return
-        self._import_lines(item, mark, pool)
+        self._import_lines(item, mark, pool, flights)
 
-    def _import_lines(self, item: InputFile, mark: progress.Checkpoint, pool) -> None:
-        in_flight: deque = deque()
-        window = max(2, self.workers * 2)
+    def _import_lines(self, item: InputFile, mark: progress.Checkpoint, pool,
+                      flights: _Flights) -> None:
         last = mark
         for lines, first_line, end_offset in _chunks(item, mark, self.chunk_lines):
             args = (lines, str(item.path), first_line, item.resource_type, self.config,
                     item.kind == "deleted")
             job = pool.submit(map_lines, *args) if pool else _Done(map_lines(*args))
-            in_flight.append((job, progress.Checkpoint(end_offset, first_line + len(lines) - 1)))
-            while len(in_flight) >= window or (pool is None and in_flight):
-                last = self._finish(item, in_flight.popleft(), last)
-        while in_flight:
-            last = self._finish(item, in_flight.popleft(), last)
-        self._commit(item, ChunkResult(),
-                     progress.Checkpoint(last.byte_offset, last.lines_done, finished=True))
-
-    def _finish(self, item: InputFile, flight, last: progress.Checkpoint) -> progress.Checkpoint:
-        job, mark = flight
-        self._commit(item, job.result(), mark)
-        self.on_progress(mark.byte_offset - last.byte_offset)
-        return mark
+            chunk_mark = progress.Checkpoint(end_offset, first_line + len(lines) - 1)
+            flights.add(item, job, chunk_mark, end_offset - last.byte_offset)
+            last = chunk_mark
+        flights.add(item, _Done(ChunkResult()),
+                    progress.Checkpoint(last.byte_offset, last.lines_done, finished=True), 0)
 
     def _commit(self, item: InputFile, chunk: ChunkResult, mark: progress.Checkpoint) -> None:
         """The chunk's records, its quarantine and the file's checkpoint: one transaction."""
@@ -132,6 +131,33 @@ class Importer:
             progress.save_checkpoint(session, item.file_key, mark)
             session.commit()
         merge_counts(self.result.summary, chunk, ctx.summary)
+
+
+class _Flights:
+    """Chunks being mapped, written strictly in input order. The window spans files, so
+    the workers map the next file's first chunks while this one's last are written
+    (draining at every file's end left them idle, most of all on small files); it also
+    bounds how many chunks are held in memory."""
+
+    def __init__(self, commit: Callable, on_progress: Callable[[int], None], window: int):
+        self.commit, self.on_progress, self.window = commit, on_progress, window
+        self.queue: deque = deque()
+
+    def add(self, item: InputFile, job, mark: progress.Checkpoint, advanced: int) -> None:
+        """``job`` maps the chunk; committing it moves the file's checkpoint to ``mark``
+        and the progress on by ``advanced`` bytes."""
+        self.queue.append((item, job, mark, advanced))
+        while len(self.queue) >= self.window:
+            self._finish_one()
+
+    def drain(self) -> None:
+        while self.queue:
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        item, job, mark, advanced = self.queue.popleft()
+        self.commit(item, job.result(), mark)
+        self.on_progress(advanced)
 
 
 class _Done:
