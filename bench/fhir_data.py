@@ -32,7 +32,7 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures" / "fhir" / "synthea-r4"
+DEFAULT_FIXTURES = ROOT / "tests" / "fixtures" / "synthea-r4"
 DEFAULT_SIZE_MB = 110
 # Bump when the output would change for the same parameters, so cached folders are redone.
 GENERATOR_VERSION = 1

@@ -28,7 +28,7 @@ from prm.models.patient import Coverage, Patient
 from prm.models.timeline import TimelineEntry
 from tests.test_ingest import restore_segment_rules
 
-SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fhir" / "synthea-r4"
+SYNTHEA = Path(__file__).resolve().parent / "fixtures" / "synthea-r4"
 TZ = ZoneInfo("Asia/Bangkok")
 CONFIG = MappingConfig(server="file-import")
 HN_SYSTEM = "https://hospital.example/fhir/sid/hn"
@@ -45,8 +45,7 @@ def _segment_rules(engine):
 
 @pytest.fixture
 def synthea() -> Path:
-    if not SYNTHEA.is_dir():
-        pytest.skip(f"the Synthea sample Bundles are not checked out next to the repo ({SYNTHEA})")
+    assert SYNTHEA.is_dir(), "the Synthea sample Bundles ship in tests/fixtures"
     return SYNTHEA
 
 

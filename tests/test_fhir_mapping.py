@@ -34,7 +34,7 @@ from prm.ingest.records import (
     PractitionerRecord,
 )
 
-SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fhir" / "synthea-r4"
+SYNTHEA = Path(__file__).resolve().parent / "fixtures" / "synthea-r4"
 CONFIG = MappingConfig(server="test")
 VALID_NATIONAL_ID = "1103700123458"
 WRONG_CHECK_DIGIT = "1103700123459"
@@ -56,8 +56,7 @@ def map_one(raw: dict[str, Any], refs: dict[str, str] | None = None) -> Any:
 def synthea() -> dict[str, Any]:
     """Every Synthea entry mapped, with counts per type of mapped / empty / skipped /
     raised, and the records by type."""
-    if not SYNTHEA.is_dir():
-        pytest.skip(f"the Synthea sample Bundles are not checked out next to the repo ({SYNTHEA})")
+    assert SYNTHEA.is_dir(), "the Synthea sample Bundles ship in tests/fixtures"
     counts: Counter[tuple[str, str]] = Counter()
     records: dict[type, list[Any]] = {}
     errors: list[str] = []
