@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     fhir_hn_systems: str = ""
     fhir_national_id_systems: str = ""
     fhir_passport_systems: str = ""
+    # Write follow-up worklist items back to the server as Task resources (worker).
+    fhir_write_back: bool = False
     # Name under which `prm fhir import` keys records read from files.
     fhir_import_source: str = "file-import"
 

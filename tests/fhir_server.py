@@ -227,6 +227,12 @@ class FakeFhirServer:
             stored = self._store.get((resource_type, resource_id))
             return copy.deepcopy(stored.resource) if stored else None
 
+    def all(self, resource_type: str) -> list[dict[str, Any]]:
+        """Every stored resource of one type (e.g. the Tasks PRM wrote back)."""
+        with self._lock:
+            return [copy.deepcopy(s.resource) for (kind, _id), s in sorted(self._store.items())
+                    if kind == resource_type]
+
     def delete(self, resource_type: str, resource_id: str) -> None:
         """Delete a resource: reads answer 410 and exports with _since list it as deleted."""
         with self._lock:

@@ -48,6 +48,14 @@ def _fhir_sync(session: Session, settings: Settings) -> int:
     return sum(counts["imported"] for counts in summary["by_type"].values())
 
 
+def _fhir_write_back(session: Session, settings: Settings) -> int:
+    """Follow-up items → Task resources on the hospital's server (when switched on)."""
+    from fhir_adapter.writeback import push_tasks
+
+    sent = push_tasks(session.get_bind(), settings)
+    return sent["created"] + sent["updated"]
+
+
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_sessions", 600,
                 lambda session, settings: purge_expired_sessions(session, settings=settings)),
@@ -59,6 +67,8 @@ def default_jobs(settings: Settings) -> list[PeriodicJob]:
     jobs = list(PERIODIC_JOBS)
     if settings.fhir_base_url and settings.fhir_sync_seconds:
         jobs.append(PeriodicJob("fhir_sync", settings.fhir_sync_seconds, _fhir_sync))
+    if settings.fhir_base_url and settings.fhir_write_back:
+        jobs.append(PeriodicJob("fhir_write_back", 60, _fhir_write_back))
     return jobs
 
 
