@@ -400,6 +400,26 @@ def test_a_deleted_lab_result_is_removed(session):
     assert count(session, Patient) == 1
 
 
+def test_reading_an_old_copy_again_after_a_delete_does_not_bring_the_record_back(session):
+    run(session, patient(), lab(version="3"))
+    run(session, DeletedRecord(key("Observation/o1")))
+
+    ctx = run(session, lab(version="3"))  # the same old export, read again
+
+    assert counts(ctx, "Observation") == {"unchanged": 1}
+    assert count(session, LabResult) == 0
+
+
+def test_a_later_version_after_a_delete_comes_back(session):
+    run(session, patient(), lab(version="3"))
+    run(session, DeletedRecord(key("Observation/o1")))
+
+    ctx = run(session, lab(version="4"))
+
+    assert counts(ctx, "Observation") == {"imported": 1}
+    assert count(session, LabResult) == 1
+
+
 def test_a_deleted_appointment_is_cancelled_not_removed(session):
     run(session, patient(), appointment())
 
@@ -512,3 +532,14 @@ def test_an_appointment_status_change_is_recorded(session):
     assert [(c.from_status, c.to_status) for c in changes] == [
         ("", "booked"), ("booked", "cancelled")]
     assert only(session, Appointment).cancel_reason == "Patient ill"
+
+
+def test_a_reschedule_from_the_source_keeps_the_old_time_in_the_history(session):
+    run(session, patient(), appointment(version="1"))
+    later = TOMORROW_9AM + timedelta(days=7)
+
+    run(session, appointment(version="2", starts_at=later))
+
+    last = rows(session, AppointmentChange)[-1]
+    assert (last.from_status, last.to_status) == ("booked", "booked")
+    assert (last.from_starts_at, last.to_starts_at) == (TOMORROW_9AM, later)

@@ -169,9 +169,10 @@ class AppointmentWriter(Writer):
     def prepare(self, ctx: IngestContext, items: list[Item]) -> list[Item]:
         self._clinics = _clinic_ids(
             ctx, [i.record.clinic or DEFAULT_CLINIC for i in items])
-        self._statuses = dict(ctx.session.execute(select(Appointment.id, Appointment.status)
-                              .where(Appointment.id.in_([i.local_id for i in items
-                                                         if not i.is_new]))).all())
+        # What each appointment was before, for its change history.
+        self._before = {row.id: (row.status, row.starts_at) for row in ctx.session.execute(
+            select(Appointment.id, Appointment.status, Appointment.starts_at).where(
+                Appointment.id.in_([i.local_id for i in items if not i.is_new])))}
         self._taken = _taken_slots(ctx, items)
         return items
 
@@ -199,12 +200,19 @@ class AppointmentWriter(Writer):
                 "follow_up_of_encounter_id": None, "created_by_user_id": None}
 
     def after(self, ctx: IngestContext, items: list[Item]) -> None:
-        changes = [
-            {"appointment_id": i.local_id, "changed_at": ctx.now,
-             "from_status": self._statuses.get(i.local_id, ""), "to_status": i.record.status,
-             "from_starts_at": None, "to_starts_at": i.record.starts_at,
-             "reason": "hospital records", "actor_user_id": None}
-            for i in items if self._statuses.get(i.local_id) != i.record.status]
+        """Status changes and reschedules from the source join the appointment's history."""
+        changes = []
+        for item in items:
+            status, starts_at = self._before.get(item.local_id, ("", None))
+            record: AppointmentRecord = item.record
+            if status == record.status and starts_at == record.starts_at:
+                continue
+            changes.append({
+                "appointment_id": item.local_id, "changed_at": ctx.now,
+                "from_status": status, "to_status": record.status,
+                "from_starts_at": starts_at if starts_at != record.starts_at else None,
+                "to_starts_at": record.starts_at, "reason": "hospital records",
+                "actor_user_id": None})
         if changes:
             ctx.session.execute(insert(AppointmentChange), changes)
 

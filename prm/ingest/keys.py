@@ -81,6 +81,17 @@ def is_newer(key: SourceKey, stored: StoredKey) -> bool:
     return True  # same, opaque or unknown version: the digest decides what changed
 
 
+def is_strictly_newer(key: SourceKey, stored: StoredKey) -> bool:
+    """True only when the versions prove ``key`` came later: what a deleted record needs
+    before it may come back (re-reading an old file must not undo a delete)."""
+    if key.last_updated and stored.last_updated and key.last_updated != stored.last_updated:
+        return key.last_updated > stored.last_updated
+    if (key.version_id and stored.version_id and key.version_id.isdigit()
+            and stored.version_id.isdigit()):
+        return int(key.version_id) > int(stored.version_id)
+    return False
+
+
 def save(session: Session, written: list[tuple[SourceKey, str, int | None, bool]],
          stored: dict[str, StoredKey]) -> None:
     """Insert or update the key rows for ``(key, digest, local_id, deleted)`` tuples."""

@@ -9,6 +9,7 @@ refers to arrives). The caller owns the transaction: commit after ``ingest`` ret
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -119,10 +120,18 @@ def _delete(ctx: IngestContext, writers: dict, group: list[DeletedRecord]) -> No
         if previous is None or previous.deleted or not keys.is_newer(record.key, previous):
             counts.unchanged += 1
             continue
-        applied.append((record.key, "", None, True))
+        # A delete without version information keeps the version it deleted, so only a
+        # provably later version of the resource can bring it back.
+        applied.append((_versioned(record.key, previous), "", None, True))
         if previous.local_id is not None:
             local_ids.append(previous.local_id)
     if local_ids and record_type is not None:
         writers[record_type].delete(ctx, local_ids)
     keys.save(ctx.session, applied, stored)
     counts.imported += len(applied)
+
+
+def _versioned(key, previous: keys.StoredKey):
+    if key.version_id or key.last_updated:
+        return key
+    return replace(key, version_id=previous.version_id, last_updated=previous.last_updated)

@@ -82,6 +82,7 @@ class Writer:
             fingerprint = self.fingerprint(record)
             previous = stored.get(key.resource_id)
             if previous and (not keys.is_newer(key, previous)
+                             or (previous.deleted and not keys.is_strictly_newer(key, previous))
                              or (previous.digest == fingerprint and not previous.deleted)):
                 counts.unchanged += 1
                 continue
