@@ -29,6 +29,10 @@ from prm.ingest import ingest, progress
 from prm.ingest.records import IngestSummary
 
 CHUNK_LINES = 2000
+# …and at most this many bytes of input: a chunk's lines stay in memory until it is
+# written, a window of them at a time, so counting lines alone let big resources
+# (ExplanationOfBenefit lines are ~6 KB, attachments far more) raise the peak.
+CHUNK_BYTES = 2 * 1024 * 1024
 # Below this much input, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
@@ -186,23 +190,23 @@ def merge_counts(total: IngestSummary, chunk: ChunkResult, written: IngestSummar
         counts.linked += c.linked
 
 
-def _chunks(item: InputFile, mark: progress.Checkpoint,
-            size: int) -> Iterator[tuple[list[bytes], int, int]]:
+def _chunks(item: InputFile, mark: progress.Checkpoint, size: int,
+            max_bytes: int = CHUNK_BYTES) -> Iterator[tuple[list[bytes], int, int]]:
     """(lines, number of the first line, byte offset after the chunk), from the
-    checkpoint on."""
+    checkpoint on: ``size`` lines or ``max_bytes`` bytes a chunk, whichever comes first."""
     opener = gzip.open if item.path.name.endswith(".gz") else open
     offset = mark.byte_offset
     with opener(item.path, "rb") as stream:
         stream.seek(offset)
         lines: list[bytes] = []
-        first = mark.lines_done + 1
+        first, start = mark.lines_done + 1, offset
         for line in stream:
             offset += len(line)
             lines.append(line)
-            if len(lines) >= size:
+            if len(lines) >= size or offset - start >= max_bytes:
                 yield lines, first, offset
                 first += len(lines)
-                lines = []
+                lines, start = [], offset
         if lines:
             yield lines, first, offset
 
