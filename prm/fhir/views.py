@@ -25,9 +25,12 @@ from prm.web.templating import render
 
 router = APIRouter()
 Integrator = Annotated[User, require(Permission.integration_manage)]
-RULE_KIND_LABELS = {"code": "Coverage code (system|code)",
-                    "payor": "Payor identifier (system|value)",
-                    "payor_name": "Words in the payor's name"}
+
+
+def rule_kind_labels() -> dict[str, str]:
+    return {"code": _("Coverage code (system|code)"),
+            "payor": _("Payor identifier (system|value)"),
+            "payor_name": _("Words in the payor's name")}
 
 
 def _page(request: Request, session, *, status: int = 200, **extra):
@@ -36,7 +39,7 @@ def _page(request: Request, session, *, status: int = 200, **extra):
     context = {"overview": service.overview(session, status=state,
                                             resource_type=query.get("type", "")),
                "rules": service.segment_rules(session), "segment_names": segment_names(session),
-               "rule_kinds": {k: _(v) for k, v in RULE_KIND_LABELS.items()},
+               "rule_kinds": rule_kind_labels(),
                "status_filter": state, "type_filter": query.get("type", ""),
                "configured": bool(request.app.state.settings.fhir_base_url),
                "form": {}, "errors": {}, **extra}
