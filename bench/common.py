@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -104,8 +105,9 @@ def free_port() -> int:
 def server(url: str, *, workers: int = 2):
     """``uvicorn --factory prm.app:app_factory`` as production runs it, worker off."""
     port = free_port()
+    # Production settings (templates are not re-checked on disk), with a throwaway key.
     env = {**os.environ, "PRM_DATABASE_URL": url, "PRM_EMBEDDED_WORKER": "false",
-           "PRM_ENVIRONMENT": "development"}
+           "PRM_ENVIRONMENT": "production", "PRM_SECRET_KEY": secrets.token_urlsafe(32)}
     command = [sys.executable, "-m", "uvicorn", "--factory", "prm.app:app_factory",
                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                "--log-level", "warning", "--no-access-log"]

@@ -161,8 +161,8 @@ class Run:
         return self.resources / self.seconds if self.seconds else 0.0
 
 
-def _measured(command: list[str], env: dict[str, str] | None = None) -> tuple[dict, float,
-                                                                               TreePeak]:
+def _measured(command: list[str],
+              env: dict[str, str] | None = None) -> tuple[dict, float, TreePeak]:
     """Run ``command``, sampling its process tree; its last stdout line is JSON."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env,

@@ -5,10 +5,12 @@ Two ways in, one way out:
   ``timeline_entry``, written with ``record``; their kinds are registered once with
   a label function and an icon;
 - care records that already carry their own time (appointments, encounters, lab
-  results, dispenses) register a *source*: a query returning ``TimelineItem``s, so
-  nothing is stored twice.
+  results, dispenses) register a *source*: a query and how its rows read as
+  ``TimelineItem``s, so nothing is stored twice.
 ``entries`` merges the newest items of every source; the page renders them with one
-partial, whatever feature they came from.
+partial, whatever feature they came from. The queries are plain statements built once
+(``queries``), so the 360° page can read them together with its own in one round trip
+(``prm.db.read_together``) and ``merge`` the rows.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import Select, bindparam
 from sqlmodel import Session, col, select
 
 from prm.audit.service import Actor
+from prm.db import read_together
 from prm.i18n import _
 from prm.models.patient import Patient
 from prm.models.staff import User
@@ -47,13 +52,24 @@ class TimelineItem:
     link: str = ""
 
 
-# A source answers: this patient's newest items before ``before`` (None = now), at most
-# ``limit`` of them, newest first.
-TimelineSource = Callable[[Session, Patient, datetime | None, int], list[TimelineItem]]
+@dataclass(frozen=True)
+class TimelineSource:
+    """Care records of one filter group, read where they live.
+
+    ``query(paged)`` selects this patient's newest rows, newest first, with bound
+    parameters ``patient_id``, ``limit`` and, when ``paged``, ``before`` (exclusive);
+    build it once per shape (``functools.cache``). ``items`` turns its rows into
+    ``TimelineItem``s in the same order.
+    """
+
+    group: str
+    query: Callable[[bool], Select]
+    items: Callable[[list], list[TimelineItem]]
+
 
 KINDS: dict[str, TimelineKind] = {}
 GROUPS: dict[str, Callable[[], str]] = {}
-SOURCES: dict[str, TimelineSource] = {}
+SOURCES: list[TimelineSource] = []
 
 
 def register_group(code: str, label: Callable[[], str]) -> None:
@@ -64,9 +80,11 @@ def register_kind(code: str, *, group: str, icon: str, title: Callable[[dict], s
     KINDS[code] = TimelineKind(code, group, icon, title)
 
 
-def register_source(group: str, source: TimelineSource) -> None:
-    """A care-record query that feeds one filter group of the timeline."""
-    SOURCES[group] = source
+def register_source(group: str, *, query: Callable[[bool], Select],
+                    items: Callable[[list], list[TimelineItem]]) -> None:
+    """A care-record query that feeds one filter group of the timeline (a group may
+    have several; they merge by time)."""
+    SOURCES.append(TimelineSource(group, query, items))
 
 
 def record(
@@ -91,37 +109,68 @@ def entries(
     before: datetime | None = None,
 ) -> list[TimelineItem]:
     """Newest first across every source; ``before`` pages backwards (exclusive)."""
-    lists = [_event_items(session, patient, before, limit, group)]
-    for source_group, source in SOURCES.items():
-        if not group or group == source_group:
-            lists.append(source(session, patient, before, limit))
+    found = read_together(session, queries(group, paged=before is not None),
+                          params(patient.id, group=group, before=before, limit=limit))
+    return merge(found, limit)
+
+
+def queries(group: str = "", *, paged: bool = False) -> dict[str, Select]:
+    """The statements ``entries`` runs, by name, for ``read_together``."""
+    found = {}
+    if not group or _kind_codes(group):
+        found["timeline:events"] = _events_query(paged, grouped=bool(group))
+    for index, source in enumerate(SOURCES):
+        if not group or group == source.group:
+            found[f"timeline:{index}"] = source.query(paged)
+    return found
+
+
+def params(patient_id: int, *, group: str = "", before: datetime | None = None,
+           limit: int = 50) -> dict:
+    """The bound values ``queries`` need."""
+    return {"patient_id": patient_id, "before": before, "limit": limit,
+            "kinds": _kind_codes(group)}
+
+
+def merge(found: dict[str, list], limit: int) -> list[TimelineItem]:
+    """The newest ``limit`` items from the rows ``queries`` read, newest first."""
+    lists = [_event_items(found.get("timeline:events", []))]
+    lists += [source.items(found[f"timeline:{index}"])
+              for index, source in enumerate(SOURCES) if f"timeline:{index}" in found]
     merged = heapq.merge(*lists, key=lambda item: item.occurred_at, reverse=True)
     return list(merged)[:limit]
 
 
-def _event_items(session, patient, before, limit, group) -> list[TimelineItem]:
+def _kind_codes(group: str) -> list[str]:
+    return [k.code for k in KINDS.values() if k.group == group] if group else []
+
+
+@cache
+def _events_query(paged: bool, *, grouped: bool = False) -> Select:
     query = (
-        select(TimelineEntry, User.full_name, User.username)
-        .join(User, User.id == TimelineEntry.actor_user_id, isouter=True)
-        .where(TimelineEntry.patient_id == patient.id)
+        select(TimelineEntry.occurred_at, TimelineEntry.kind, TimelineEntry.data,
+               TimelineEntry.body, User.full_name, User.username)
+        .join(User, col(User.id) == TimelineEntry.actor_user_id, isouter=True)
+        .where(TimelineEntry.patient_id == bindparam("patient_id"))
     )
-    if group:
-        codes = [k.code for k in KINDS.values() if k.group == group]
-        if not codes:
-            return []
-        query = query.where(col(TimelineEntry.kind).in_(codes))
-    if before:
-        query = query.where(TimelineEntry.occurred_at < before)
-    query = query.order_by(
+    if grouped:
+        query = query.where(col(TimelineEntry.kind).in_(bindparam("kinds", expanding=True)))
+    if paged:
+        query = query.where(TimelineEntry.occurred_at < bindparam("before"))
+    return query.order_by(
         col(TimelineEntry.occurred_at).desc(), col(TimelineEntry.id).desc()
-    ).limit(limit)
-    return [_event_item(entry, full_name or username or _("system"))
-            for entry, full_name, username in session.exec(query)]
+    ).limit(bindparam("limit"))
 
 
-def _event_item(entry: TimelineEntry, actor_name: str) -> TimelineItem:
-    kind = KINDS.get(entry.kind)
+def _event_items(rows: list) -> list[TimelineItem]:
+    system = _("system")
+    return [_event_item(occurred_at, kind, data, body, full_name or username or system)
+            for occurred_at, kind, data, body, full_name, username in rows]
+
+
+def _event_item(occurred_at: datetime, kind_code: str, data: dict, body: str,
+                actor_name: str) -> TimelineItem:
+    kind = KINDS.get(kind_code)
     if kind is None:
-        return TimelineItem(entry.occurred_at, entry.kind, "•", "other", entry.body, actor_name)
-    return TimelineItem(entry.occurred_at, kind.title(entry.data), kind.icon, kind.group,
-                        entry.body, actor_name)
+        return TimelineItem(occurred_at, kind_code, "•", "other", body, actor_name)
+    return TimelineItem(occurred_at, kind.title(data), kind.icon, kind.group, body, actor_name)

@@ -184,6 +184,19 @@ def test_an_active_session_is_kept_alive(client, session, settings):
     assert utcnow() - row.last_seen_at < timedelta(minutes=1)
 
 
+def test_a_session_seen_within_the_last_minute_is_not_written_again(client, session):
+    user = _logged_in(client, session)
+    [row] = _sessions_of(session, user)
+    seen = utcnow() - timedelta(seconds=30)
+    row.last_seen_at = seen
+    session.add(row)
+    session.commit()
+
+    assert _still_logged_in(client)
+    [row] = _sessions_of(session, user)
+    assert row.last_seen_at == seen  # a page view is not a write; idle expiry is to the minute
+
+
 def test_a_session_ends_at_its_absolute_limit_even_when_busy(client, session, settings):
     user = _logged_in(client, session)
     [row] = _sessions_of(session, user)

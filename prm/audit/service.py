@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import User
+from prm.models.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -29,19 +31,23 @@ class Actor:
 SYSTEM = Actor(user_id=None, username="system")
 
 
+# Written on every patient view, so a plain INSERT rather than an ORM object and flush.
+_INSERT = insert(AuditEvent)
+
+
 def record(
     session: Session, *, actor: Actor, action: AuditAction, entity_type: str = "",
     entity_id: object = "", patient_id: int | None = None, detail: str = "",
-) -> AuditEvent:
-    event = AuditEvent(
-        user_id=actor.user_id, username=actor.username, action=action,
-        entity_type=entity_type, entity_id=str(entity_id or ""), patient_id=patient_id,
-        ip=actor.ip, user_agent=actor.user_agent[:300], request_id=actor.request_id,
-        detail=detail[:500],
-    )
-    session.add(event)
-    session.flush()
-    return event
+) -> int:
+    """Add an audit row to the session's transaction (the caller commits). Returns its id."""
+    session.flush()  # rows the audit row may point at (a new patient) go first
+    result = session.connection().execute(_INSERT, {
+        "occurred_at": utcnow(), "user_id": actor.user_id, "username": actor.username,
+        "action": str(action), "entity_type": entity_type, "entity_id": str(entity_id or ""),
+        "patient_id": patient_id, "ip": actor.ip, "user_agent": actor.user_agent[:300],
+        "request_id": actor.request_id, "detail": detail[:500],
+    })
+    return result.inserted_primary_key[0]
 
 
 @dataclass

@@ -30,10 +30,10 @@ def current_user(request: Request, session: SessionDep) -> User:
     )
     if resolved is None:
         raise LoginRequired(_("Please log in."))
-    user, _row = resolved
-    session.commit()  # keeps last_seen_at fresh; nothing else is pending yet
-    request.state.user = user
-    return user
+    if resolved.touched:
+        session.commit()  # the once-a-minute last_seen_at refresh; nothing else is pending
+    request.state.user = resolved.user
+    return resolved.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -42,7 +42,8 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require(permission: Permission):
     """Dependency factory: the current user, if their role grants ``permission``."""
 
-    def check(user: CurrentUser) -> User:
+    # async: no I/O here, so FastAPI need not hop to a worker thread for it.
+    async def check(user: CurrentUser) -> User:
         if not role_may(user.role, permission):
             raise Forbidden(_("Your role does not allow this."))
         return user

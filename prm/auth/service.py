@@ -6,8 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlmodel import Session, delete, select
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, col, delete, select
 
 from prm.auth.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -140,26 +142,45 @@ def open_session(
     return token, row
 
 
+# Every request runs this: built once, one round trip for the session and its user.
+_SESSION_USER = (
+    select(User, UserSession.last_seen_at, UserSession.expires_at)
+    .join(UserSession, col(UserSession.user_id) == User.id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
+class ResolvedSession(NamedTuple):
+    user: User
+    touched: bool  # last_seen_at was moved forward (a pending write the caller commits)
+
+
 def resolve_session(
     session: Session, *, token: str, settings: Settings
-) -> tuple[User, UserSession] | None:
-    """The user behind a cookie token, or None when unknown, expired, idle or deactivated."""
+) -> ResolvedSession | None:
+    """The user behind a cookie token, or None when unknown, expired, idle or deactivated.
+
+    One query for the session and its user. ``last_seen_at`` moves forward at most once
+    per ``_SEEN_RESOLUTION``, so idle expiry is exact to within that and a page view is
+    not a write; when it does move, ``touched`` tells the caller there is a write to commit.
+    """
     if not token:
         return None
-    row = session.get(UserSession, _token_hash(token))
+    token_hash = _token_hash(token)
+    found = session.execute(_SESSION_USER, {"token_hash": token_hash}).first()
+    if found is None:
+        return None
+    user, last_seen_at, expires_at = found
     now = utcnow()
-    if row is None or row.expires_at <= now:
+    if expires_at <= now or now - last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         return None
-    if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+    if not user.is_active:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
-    if now - row.last_seen_at > _SEEN_RESOLUTION:
-        row.last_seen_at = now
-        session.add(row)
-        session.flush()
-    return user, row
+    touched = now - last_seen_at > _SEEN_RESOLUTION
+    if touched:
+        session.exec(update(UserSession).where(col(UserSession.token_hash) == token_hash)
+                     .values(last_seen_at=now))
+    return ResolvedSession(user, touched)
 
 
 def close_session(session: Session, *, token: str) -> None:

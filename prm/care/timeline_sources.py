@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import cache
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, bindparam
+from sqlmodel import col, select
 
 from prm import timeline
 from prm.care import labels
 from prm.config import get_settings
-from prm.i18n import _
+from prm.i18n import _, current_language
 from prm.models.care import (
     Appointment,
     Clinic,
@@ -19,90 +20,121 @@ from prm.models.care import (
     MedicationDispense,
     MedicationOrder,
 )
-from prm.models.patient import Patient
 from prm.timeline import TimelineItem
 from prm.web.formatting import format_datetime
 
 
-def _before(query, column, before: datetime | None):
-    return query.where(column < before) if before else query
+def _newest_first(query: Select, column, paged: bool) -> Select:
+    """Newest first, at most ``limit``; only rows before ``before`` when paging."""
+    if paged:
+        query = query.where(column < bindparam("before"))
+    return query.order_by(col(column).desc()).limit(bindparam("limit"))
 
 
-def appointment_items(session: Session, patient: Patient, before, limit) -> list[TimelineItem]:
-    query = (select(Appointment, Clinic.name_th, Clinic.name_en)
-             .join(Clinic, Clinic.id == Appointment.clinic_id)
-             .where(Appointment.patient_id == patient.id))
-    query = _before(query, Appointment.starts_at, before)
-    rows = session.exec(query.order_by(col(Appointment.starts_at).desc()).limit(limit))
-    status = labels.appointment_status_labels()
+@cache
+def _labels_in(language: str) -> dict[str, dict[str, str]]:
+    # The label dicts depend on the language alone (catalogs are read once); the caller
+    # passes the current language, which the label functions read themselves.
+    return {"status": labels.appointment_status_labels(),
+            "class": labels.encounter_class_labels(),
+            "meaning": labels.interpretation_labels(),
+            "dispense": labels.dispense_status_labels()}
+
+
+def _labels(kind: str) -> dict[str, str]:
+    return _labels_in(current_language.get())[kind]
+
+
+# Each source selects only the columns its items show, with a statement built once per
+# shape (see ``timeline.TimelineSource``).
+
+
+@cache
+def _appointments_query(paged: bool) -> Select:
+    query = (select(Appointment.id, Appointment.starts_at, Appointment.status,
+                    Appointment.reason, Appointment.cancel_reason, Clinic.name_th,
+                    Clinic.name_en)
+             .join(Clinic, col(Clinic.id) == Appointment.clinic_id)
+             .where(Appointment.patient_id == bindparam("patient_id")))
+    return _newest_first(query, Appointment.starts_at, paged)
+
+
+def appointment_items(rows: list) -> list[TimelineItem]:
+    status = _labels("status")
+    thai = current_language.get() == "th"
     return [TimelineItem(
-        occurred_at=a.starts_at, icon="▦", group="care",
-        title=_("Appointment, %(clinic)s: %(status)s", clinic=_pick(th, en),
-                status=status.get(a.status, a.status)),
-        body=" · ".join(filter(None, [a.reason, a.cancel_reason])),
-        link=f"/appointments/{a.id}",
-    ) for a, th, en in rows]
+        occurred_at=starts_at, icon="▦", group="care",
+        title=_("Appointment, %(clinic)s: %(status)s",
+                clinic=name_th if thai and name_th else name_en,
+                status=status.get(state, state)),
+        body=" · ".join(filter(None, [reason, cancel_reason])),
+        link=f"/appointments/{appointment_id}",
+    ) for appointment_id, starts_at, state, reason, cancel_reason, name_th, name_en in rows]
 
 
-def encounter_items(session: Session, patient: Patient, before, limit) -> list[TimelineItem]:
-    query = _before(select(Encounter).where(Encounter.patient_id == patient.id),
-                    Encounter.started_at, before)
-    kinds = labels.encounter_class_labels()
+@cache
+def _encounters_query(paged: bool) -> Select:
+    query = (select(Encounter.started_at, Encounter.encounter_class, Encounter.discharged_at,
+                    Encounter.discharge_disposition)
+             .where(Encounter.patient_id == bindparam("patient_id")))
+    return _newest_first(query, Encounter.started_at, paged)
+
+
+def encounter_items(rows: list) -> list[TimelineItem]:
+    kinds = _labels("class")
     items = []
-    for e in session.exec(query.order_by(col(Encounter.started_at).desc()).limit(limit)):
-        title = kinds.get(e.encounter_class, e.encounter_class)
-        if e.encounter_class == EncounterClass.inpatient and e.discharged_at:
+    for started_at, encounter_class, discharged_at, disposition in rows:
+        title = kinds.get(encounter_class, encounter_class)
+        if encounter_class == EncounterClass.inpatient and discharged_at:
             title = _("Admission, discharged %(when)s",
-                      when=format_datetime(e.discharged_at, get_settings().tz))
-        items.append(TimelineItem(occurred_at=e.started_at, icon="✚", group="care",
-                                  title=title, body=e.discharge_disposition))
+                      when=format_datetime(discharged_at, get_settings().tz))
+        items.append(TimelineItem(occurred_at=started_at, icon="✚", group="care",
+                                  title=title, body=disposition))
     return items
 
 
-def lab_items(session: Session, patient: Patient, before, limit) -> list[TimelineItem]:
-    query = select(LabResult).where(LabResult.patient_id == patient.id,
-                                    col(LabResult.released_at).is_not(None))
-    query = _before(query, LabResult.released_at, before)
-    meaning = labels.interpretation_labels()
-    return [TimelineItem(
-        occurred_at=r.released_at, icon="⚗", group="labs",
-        title=_("Lab result: %(test)s %(value)s %(unit)s (%(meaning)s)", test=r.test_name,
-                value=r.value, unit=r.unit, meaning=meaning.get(r.interpretation, "")),
-        body=_("Reference %(range)s", range=r.reference_range) if r.reference_range else "",
-    ) for r in session.exec(query.order_by(col(LabResult.released_at).desc()).limit(limit))]
+@cache
+def _labs_query(paged: bool) -> Select:
+    query = (select(LabResult.released_at, LabResult.test_name, LabResult.value,
+                    LabResult.unit, LabResult.interpretation, LabResult.reference_range)
+             .where(LabResult.patient_id == bindparam("patient_id"),
+                    col(LabResult.released_at).is_not(None)))
+    return _newest_first(query, LabResult.released_at, paged)
 
 
-def dispense_items(session: Session, patient: Patient, before, limit) -> list[TimelineItem]:
-    query = (select(MedicationDispense, MedicationOrder.medication)
-             .join(MedicationOrder, MedicationOrder.id == MedicationDispense.order_id)
-             .where(MedicationDispense.patient_id == patient.id))
-    query = _before(query, MedicationDispense.prepared_at, before)
-    status = labels.dispense_status_labels()
+def lab_items(rows: list) -> list[TimelineItem]:
+    meaning = _labels("meaning")
     return [TimelineItem(
-        occurred_at=d.handed_over_at or d.prepared_at, icon="℞", group="medicines",
+        occurred_at=released_at, icon="⚗", group="labs",
+        title=_("Lab result: %(test)s %(value)s %(unit)s (%(meaning)s)", test=test_name,
+                value=value, unit=unit, meaning=meaning.get(interpretation, "")),
+        body=_("Reference %(range)s", range=reference_range) if reference_range else "",
+    ) for released_at, test_name, value, unit, interpretation, reference_range in rows]
+
+
+@cache
+def _dispenses_query(paged: bool) -> Select:
+    query = (select(MedicationDispense.prepared_at, MedicationDispense.handed_over_at,
+                    MedicationDispense.status, MedicationOrder.medication)
+             .join(MedicationOrder, col(MedicationOrder.id) == MedicationDispense.order_id)
+             .where(MedicationDispense.patient_id == bindparam("patient_id")))
+    return _newest_first(query, MedicationDispense.prepared_at, paged)
+
+
+def dispense_items(rows: list) -> list[TimelineItem]:
+    status = _labels("dispense")
+    return [TimelineItem(
+        occurred_at=handed_over_at or prepared_at, icon="℞", group="medicines",
         title=_("Medicines %(name)s: %(status)s", name=medication,
-                status=status.get(d.status, d.status)),
-    ) for d, medication in session.exec(
-        query.order_by(col(MedicationDispense.prepared_at).desc()).limit(limit))]
-
-
-def _pick(thai: str, english: str) -> str:
-    from prm.i18n import current_language
-
-    return thai if current_language.get() == "th" and thai else english
+                status=status.get(state, state)),
+    ) for prepared_at, handed_over_at, state, medication in rows]
 
 
 timeline.register_group("care", lambda: _("Visits & appointments"))
 timeline.register_group("labs", lambda: _("Lab results"))
 timeline.register_group("medicines", lambda: _("Medicines"))
-
-
-def _visits(session, patient, before, limit):
-    merged = appointment_items(session, patient, before, limit) + \
-        encounter_items(session, patient, before, limit)
-    return sorted(merged, key=lambda item: item.occurred_at, reverse=True)[:limit]
-
-
-timeline.register_source("care", _visits)
-timeline.register_source("labs", lab_items)
-timeline.register_source("medicines", dispense_items)
+# Appointments and encounters share the "care" group and merge by time.
+timeline.register_source("care", query=_appointments_query, items=appointment_items)
+timeline.register_source("care", query=_encounters_query, items=encounter_items)
+timeline.register_source("labs", query=_labs_query, items=lab_items)
+timeline.register_source("medicines", query=_dispenses_query, items=dispense_items)

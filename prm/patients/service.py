@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import Row, bindparam, func
 from sqlmodel import Session, col, select
 
 from prm import timeline
 from prm.audit import service as audit
 from prm.audit.service import Actor
+from prm.db import read_together
 from prm.errors import Conflict, NotFound, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
+from prm.models.care import ACTIVE_APPOINTMENT_STATUSES, Appointment, Clinic
 from prm.models.contact import PatientNote
 from prm.models.patient import Coverage, Patient
 from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
 from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
 from prm.patients.forms import PatientForm
+from prm.timeline import TimelineItem
 
 # Fields whose change is worth naming on the timeline ("phone, SMS consent changed").
 _TRACKED_FIELDS = (
@@ -38,9 +42,14 @@ def get_patient(session: Session, patient_id: int) -> Patient:
 def view_patient(session: Session, *, patient_id: int, actor: Actor) -> Patient:
     """Load a patient for display and write the audit row every record view needs."""
     patient = get_patient(session, patient_id)
-    audit.record(session, actor=actor, action=AuditAction.view, entity_type="patient",
-                 entity_id=patient.id, patient_id=patient.id)
+    record_view(session, patient_id=patient.id, actor=actor)
     return patient
+
+
+def record_view(session: Session, *, patient_id: int, actor: Actor) -> None:
+    """The audit row every view of a patient's record needs (the caller commits)."""
+    audit.record(session, actor=actor, action=AuditAction.view, entity_type="patient",
+                 entity_id=patient_id, patient_id=patient_id)
 
 
 def search_fields(values: dict) -> dict:
@@ -288,10 +297,79 @@ def segments(session: Session, *, active_only: bool = True) -> list[Segment]:
     return list(session.exec(query))
 
 
+_SEGMENT_ROWS = select(
+    Segment.code, Segment.name_th, Segment.name_en, Segment.description, Segment.rank,
+    Segment.colour, Segment.active,
+).order_by(Segment.rank)
+
+
 def segment_names(session: Session) -> dict[str, str]:
     """Active segments in rank order, code → name in the current language."""
+    return names_of(session.connection().execute(_SEGMENT_ROWS))
+
+
+def names_of(segments) -> dict[str, str]:
+    """Of segment rows (rank order): the active ones, code → name in the current language."""
     thai = current_language.get() == "th"
-    return {s.code: s.name_th if thai else s.name_en for s in segments(session)}
+    return {s.code: s.name_th if thai else s.name_en for s in segments if s.active}
+
+
+# --- The 360° page -------------------------------------------------------------------
+# Everything it shows, read as plain rows by statements built once, together in one
+# round trip where round trips cost (``read_together``): on every view of every
+# patient, building statements and loading ORM objects cost more than the reading.
+
+_PATIENT = select(Patient.__table__).where(Patient.__table__.c.id == bindparam("patient_id"))
+_COVERAGES = (
+    select(Coverage.id, Coverage.segment_code, Coverage.payer_name, Coverage.member_id,
+           Coverage.referral_from, Coverage.valid_from, Coverage.valid_to, Coverage.active)
+    .where(Coverage.patient_id == bindparam("patient_id"))
+    .order_by(col(Coverage.active).desc(), col(Coverage.created_at).desc())
+)
+# At most this many next appointments in the side panel.
+UPCOMING_LIMIT = 5
+_UPCOMING = (
+    select(Appointment.id, Appointment.starts_at, Appointment.clinic_id, Appointment.status)
+    .where(Appointment.patient_id == bindparam("patient_id"),
+           Appointment.starts_at >= bindparam("now"),
+           col(Appointment.status).in_(ACTIVE_APPOINTMENT_STATUSES))
+    .order_by(col(Appointment.starts_at)).limit(UPCOMING_LIMIT)
+)
+_ACTIVE_CLINICS = (select(Clinic.id, Clinic.name_th, Clinic.name_en)
+                   .where(Clinic.active == True)  # noqa: E712
+                   .order_by(Clinic.name_en))
+
+
+@dataclass
+class Overview:
+    """The 360° page's reading of one patient: rows to show, nothing to change."""
+
+    patient: Row
+    segment: Row | None  # the patient's own, even when it is inactive now
+    segment_names: dict[str, str]  # active ones, rank order, current language
+    coverages: list[Row]  # active first, newest first
+    upcoming: list[Row]  # next booked appointments, soonest first
+    clinics: list[Row]  # active, by English name
+    timeline: list[TimelineItem]
+
+
+def overview(session: Session, *, patient_id: int, group: str = "",
+             timeline_limit: int = 25) -> Overview:
+    """Raises NotFound. The caller records the view (``record_view``)."""
+    found = read_together(session, {
+        "patient": _PATIENT, "segments": _SEGMENT_ROWS, "coverages": _COVERAGES,
+        "upcoming": _UPCOMING, "clinics": _ACTIVE_CLINICS, **timeline.queries(group),
+    }, {**timeline.params(patient_id, group=group, limit=timeline_limit), "now": utcnow()})
+    if not found["patient"]:
+        raise NotFound(_("No patient with that id."))
+    patient = found["patient"][0]
+    return Overview(
+        patient=patient,
+        segment=next((s for s in found["segments"] if s.code == patient.segment_code), None),
+        segment_names=names_of(found["segments"]), coverages=found["coverages"],
+        upcoming=found["upcoming"], clinics=found["clinics"],
+        timeline=timeline.merge(found, timeline_limit),
+    )
 
 
 def recently_viewed(session: Session, *, user_id: int, limit: int = 10) -> list[Patient]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,7 +14,6 @@ from prm import timeline
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
-from prm.care import appointments
 from prm.care.labels import appointment_status_labels
 from prm.contacts import labels as contact_labels
 from prm.contacts import service as contacts
@@ -22,7 +22,6 @@ from prm.errors import PrmError, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
 from prm.models.patient import Channel, Sex
-from prm.models.segment import Segment
 from prm.models.staff import User
 from prm.patients import service
 from prm.patients.forms import PatientForm
@@ -92,47 +91,57 @@ def _create_patient(request: Request, session, user: User, form: PatientForm):
 @router.get("/{patient_id}")
 def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
                  group: str = ""):
-    patient = service.view_patient(session, patient_id=patient_id,
-                                   actor=actor_for(request, user))
+    context = _detail_context(session, patient_id, group)
+    # Audited and committed before any of it leaves the server. Written after the reads,
+    # so SQLite holds its write lock for the insert alone and PostgreSQL does it all in
+    # one transaction on one connection.
+    service.record_view(session, patient_id=patient_id, actor=actor_for(request, user))
     session.commit()
-    return render(request, "patients/detail.html", _detail_context(session, patient, group))
+    return render(request, "patients/detail.html", context)
 
 
-def _detail_context(session, patient, group: str = "", **extra) -> dict:
-    clinics = appointments.clinics(session)
-    names = service.segment_names(session)
+def _detail_context(session, patient_id: int, group: str = "", **extra) -> dict:
+    page = service.overview(session, patient_id=patient_id, group=group,
+                            timeline_limit=TIMELINE_PAGE)
+    thai = current_language.get() == "th"
     return {
-        "patient": patient,
-        "segment": session.get(Segment, patient.segment_code),  # may be inactive now
-        "coverages": service.coverages(session, patient=patient),
-        "segment_names": names,
-        "segment_options": list(names.items()),
-        "timeline": timeline.entries(session, patient=patient, group=group,
-                                     limit=TIMELINE_PAGE),
+        "patient": page.patient,
+        "segment": page.segment,
+        "coverages": page.coverages,
+        "segment_names": page.segment_names,
+        "segment_options": list(page.segment_names.items()),
+        "timeline": page.timeline,
         "timeline_page": TIMELINE_PAGE,
         "timeline_groups": timeline.GROUPS,
         "group": group,
         "today": date.today(),
-        "channel_labels": contact_labels.channel_labels(),
-        "reason_labels": contact_labels.reason_labels(),
-        "outcome_labels": contact_labels.outcome_labels(),
-        "upcoming": appointments.upcoming_for_patient(session, patient=patient),
-        "clinics": {clinic.id: clinic for clinic in clinics},
-        "clinic_options": [(str(c.id), c.name_th if current_language.get() == "th" else c.name_en)
-                           for c in clinics],
-        "appointment_status_labels": appointment_status_labels(),
+        **_form_labels(current_language.get()),
+        "upcoming": page.upcoming,
+        "clinics": {clinic.id: clinic for clinic in page.clinics},
+        "clinic_options": [(str(c.id), c.name_th if thai else c.name_en)
+                           for c in page.clinics],
         **extra,
     }
+
+
+@cache
+def _form_labels(language: str) -> dict[str, dict[str, str]]:
+    # Fixed texts in one language (the current one, which the label functions read):
+    # worked out once per language rather than on every page view.
+    return {"channel_labels": contact_labels.channel_labels(),
+            "reason_labels": contact_labels.reason_labels(),
+            "outcome_labels": contact_labels.outcome_labels(),
+            "appointment_status_labels": appointment_status_labels()}
 
 
 @router.get("/{patient_id}/timeline")
 def patient_timeline(request: Request, session: SessionDep, user: Viewer, patient_id: int,
                      group: str = "", before: str = ""):
-    patient = service.view_patient(session, patient_id=patient_id,
-                                   actor=actor_for(request, user))
-    session.commit()
+    patient = service.get_patient(session, patient_id)
     rows = timeline.entries(session, patient=patient, group=group, before=_parse_cursor(before),
                             limit=TIMELINE_PAGE)
+    service.record_view(session, patient_id=patient.id, actor=actor_for(request, user))
+    session.commit()
     return render(request, "patients/_timeline.html",
                   {"patient": patient, "timeline": rows, "group": group,
                    "timeline_page": TIMELINE_PAGE,
@@ -189,9 +198,8 @@ def _run_quick_action(request, session, user, patient_id, action, data: FormData
         action(patient, data, actor_for(request, user))
     except ValidationFailed as error:
         session.rollback()
-        patient = service.get_patient(session, patient_id)
         return render(request, "patients/detail.html",
-                      _detail_context(session, patient, action_error=error,
+                      _detail_context(session, patient_id, action_error=error,
                                       action_form=dict(data)), status=error.status)
     session.commit()
     return htmx.redirect(request, f"/patients/{patient_id}")

@@ -12,8 +12,9 @@ import re
 import secrets
 import time
 import uuid
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
+
+from starlette.requests import cookie_parser
 
 from prm.i18n import LANGUAGES, current_language, gettext, normalise_language
 from prm.logs import request_id_var
@@ -49,13 +50,9 @@ def _header(scope, name: bytes) -> str:
 
 
 def _cookie(scope, name: str) -> str:
-    jar = SimpleCookie()
-    try:
-        jar.load(_header(scope, b"cookie"))
-    except Exception:  # a malformed cookie header is treated as no cookie
-        return ""
-    morsel = jar.get(name)
-    return morsel.value if morsel else ""
+    # Starlette's parser (what request.cookies uses): lenient like browsers, never raises,
+    # and a tenth of SimpleCookie's cost on every request.
+    return cookie_parser(_header(scope, b"cookie")).get(name, "")
 
 
 LANGUAGE_COOKIE = "prm_lang"

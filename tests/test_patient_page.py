@@ -1,0 +1,147 @@
+"""The 360° page reads everything it shows in one go: every timeline source, the side
+panel, the audit row, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import bindparam, func, select
+from sqlmodel import col
+
+from prm import timeline
+from prm.db import _as_one, read_together
+from prm.models.audit import AuditEvent
+from prm.models.care import AppointmentStatus, Interpretation
+from prm.models.segment import Segment
+from prm.models.staff import User
+from prm.models.timeline import TimelineEntry
+from prm.models.types import utcnow
+from prm.patients import service
+from tests.care_factories import (
+    make_appointment,
+    make_clinic,
+    make_discharge,
+    make_dispense,
+    make_encounter,
+    make_lab_result,
+    make_medication_order,
+)
+from tests.factories import TEST_ACTOR, make_patient, shown
+
+
+def _care_history(session, patient):
+    """One of each kind of record, a day apart, oldest first; and a booking to come."""
+    day = timedelta(days=1)
+    start = utcnow() - 30 * day
+    clinic = make_clinic(session, name_th="อายุรกรรม", name_en="Medicine")
+    make_appointment(session, patient=patient, clinic=clinic, starts_at=start,
+                     status=AppointmentStatus.fulfilled, reason="check-up")
+    make_encounter(session, patient=patient, started_at=start + day)
+    make_lab_result(session, patient=patient, released_at=start + 2 * day,
+                    interpretation=Interpretation.high)
+    order = make_medication_order(session, patient=patient, ordered_at=start + 3 * day)
+    make_dispense(session, order=order, prepared_at=start + 4 * day)
+    make_discharge(session, patient=patient, discharged_at=start + 9 * day)
+    timeline.record(session, patient=patient, kind="note", actor=TEST_ACTOR, body="called back",
+                    occurred_at=start + 10 * day)
+    session.commit()
+    return make_appointment(session, patient=patient, clinic=clinic,
+                            starts_at=utcnow() + 3 * day)
+
+
+def test_the_page_shows_every_source_newest_first_and_the_side_panel(nurse_client, session):
+    patient = make_patient(session)
+    upcoming = _care_history(session, patient)
+
+    page = nurse_client.get(f"/patients/{patient.id}").text
+
+    timeline_html = page[page.index('<ol class="timeline">'):page.index("</ol>")]
+    newest_first = [
+        f'href="/appointments/{upcoming.id}"',  # booked, in three days
+        shown("Registered with HN %(hn)s", hn=patient.hn),  # today
+        "called back",  # the note
+        'class="body">home<',  # the admission, by its discharge disposition
+        "Metformin 500 mg",
+        "HbA1c",
+        shown("Outpatient visit"),
+        "check-up",  # the first appointment's reason
+    ]
+    positions = [timeline_html.find(text) for text in newest_first]
+    assert -1 not in positions, dict(zip(newest_first, positions, strict=True))
+    assert positions == sorted(positions)
+    side_panel = page[page.index("<aside"):]
+    assert f'href="/appointments/{upcoming.id}"' in side_panel  # next appointments
+    assert "อายุรกรรม" in side_panel  # its clinic, in the language staff chose
+
+
+def test_each_group_and_every_page_of_the_timeline_reads_every_source(session):
+    patient = make_patient(session)
+    _care_history(session, patient)
+    everything = timeline.entries(session, patient=patient, limit=50)
+
+    paged, before = [], None
+    while page := timeline.entries(session, patient=patient, limit=3, before=before):
+        paged += page
+        before = page[-1].occurred_at
+
+    assert len(everything) == 8  # registration, five care records, the note, the booking
+    assert [item.title for item in paged] == [item.title for item in everything]
+    for group in timeline.GROUPS:
+        assert timeline.entries(session, patient=patient, group=group) == [
+            item for item in everything if item.group == group]
+
+
+def test_an_unknown_patient_is_a_404_without_an_audit_row(nurse_client, session):
+    before = session.exec(select(func.count()).select_from(AuditEvent)).one()
+
+    assert nurse_client.get("/patients/999999").status_code == 404
+    assert session.exec(select(func.count()).select_from(AuditEvent)).one() == before
+
+
+def test_the_overview_finds_the_segment_even_when_it_is_no_longer_offered(session):
+    patient = make_patient(session)
+    segment = session.get(Segment, patient.segment_code)
+    segment.active = False
+    session.add(segment)
+    session.commit()
+    try:
+        page = service.overview(session, patient_id=patient.id)
+    finally:  # segments are seed data that outlive a PostgreSQL test
+        segment.active = True
+        session.add(segment)
+        session.commit()
+
+    assert page.segment.code == patient.segment_code
+    assert patient.segment_code not in page.segment_names
+    assert page.patient.hn == patient.hn
+
+
+def _sample_queries() -> dict:
+    """Shapes the page uses: ORDER BY with LIMIT, no ORDER BY, joins, JSON, booleans,
+    dates and NULLs, a query that finds nothing."""
+    return {
+        "patient": service._PATIENT,
+        "segments": service._SEGMENT_ROWS,
+        "events": timeline.queries()["timeline:events"],
+        "users": select(User.id, User.username, User.locked_until).order_by(
+            col(User.id).desc()).limit(bindparam("limit")),
+        "nothing": select(TimelineEntry.id, TimelineEntry.data).where(
+            TimelineEntry.patient_id == -1),
+    }
+
+
+def test_reading_as_one_statement_gives_what_reading_one_by_one_gives(session):
+    patient = make_patient(session)
+    _care_history(session, patient)
+    queries = _sample_queries()
+    params = {"patient_id": patient.id, "limit": 3, "before": None, "kinds": []}
+    connection = session.connection()
+
+    together = _as_one(connection, queries, params)
+    apart = {name: list(connection.execute(query, params)) for name, query in queries.items()}
+
+    assert {name: [tuple(row) for row in rows] for name, rows in together.items()} == {
+        name: [tuple(row) for row in rows] for name, rows in apart.items()}
+    assert together["patient"][0].hn == patient.hn
+    assert isinstance(together["events"][0].data, dict)
+    assert read_together(session, queries, params).keys() == queries.keys()
