@@ -246,16 +246,6 @@ def day_list(session: Session, *, day: date, tz: ZoneInfo, clinic_id: int | None
                                             col(Appointment.clinician_id))).all())
 
 
-def upcoming_for_patient(session: Session, *, patient: Patient, limit: int = 5
-                         ) -> list[Appointment]:
-    return list(session.exec(
-        select(Appointment).where(
-            Appointment.patient_id == patient.id, Appointment.starts_at >= utcnow(),
-            col(Appointment.status).in_(ACTIVE_APPOINTMENT_STATUSES))
-        .order_by(col(Appointment.starts_at)).limit(limit)
-    ))
-
-
 def clinics(session: Session) -> list[Clinic]:
     return list(session.exec(select(Clinic).where(Clinic.active == True)  # noqa: E712
                              .order_by(Clinic.name_en)))
