@@ -18,12 +18,6 @@ from prm.models.patient import Patient
 from tests.factories import shown, sign_in
 from tests.fhir_server import FakeFhirServer
 from tests.test_fhir_sync import coverage, patient
-from tests.test_ingest import restore_segment_rules
-
-
-@pytest.fixture(autouse=True)
-def _segment_rules(engine):
-    restore_segment_rules(engine)
 
 
 @pytest.fixture

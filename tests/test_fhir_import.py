@@ -26,7 +26,6 @@ from prm.models.care import Appointment, Clinic, Clinician, Encounter, LabResult
 from prm.models.integration import QuarantinedResource, SourcePending, SourceRecord
 from prm.models.patient import Coverage, Patient
 from prm.models.timeline import TimelineEntry
-from tests.test_ingest import restore_segment_rules
 
 SYNTHEA = Path(__file__).resolve().parent / "fixtures" / "synthea-r4"
 TZ = ZoneInfo("Asia/Bangkok")
@@ -36,11 +35,6 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 COUNTED = (Patient, Coverage, Encounter, Appointment, MedicationOrder, LabResult, Clinic,
            Clinician, TimelineEntry, SourceRecord, SourcePending, QuarantinedResource)
-
-
-@pytest.fixture(autouse=True)
-def _segment_rules(engine):
-    restore_segment_rules(engine)
 
 
 @pytest.fixture
@@ -262,7 +256,6 @@ def test_worker_processes_import_the_same_as_one_process(engine, tmp_path, monke
     reference_db = tmp_path / "one-process.db"
     shutil.copy(sqlite_template, reference_db)
     one_process = make_engine(f"sqlite:///{reference_db}")
-    restore_segment_rules(one_process)
     expected = run_importer(one_process, folder, chunk_lines=2)
     pools, real_pool = [], Importer._pool
 

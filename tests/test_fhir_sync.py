@@ -22,7 +22,6 @@ from prm.models.care import LabResult
 from prm.models.integration import QuarantinedResource, SourcePending, SourceRecord, SyncState
 from prm.models.patient import Patient
 from tests.fhir_server import FakeFhirServer
-from tests.test_ingest import restore_segment_rules
 
 HN_SYSTEM = "http://hospital.smarthealthit.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -42,11 +41,6 @@ class Sleeps(list):
     def sleep(self, seconds: float) -> None:
         self.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def _segment_rules(engine):
-    restore_segment_rules(engine)
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ coverage, deletions, and what follows from dispenses and appointments."""
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from prm.ingest import ingest
@@ -38,7 +36,7 @@ from prm.models.care import (
     LabResult,
     MedicationOrder,
 )
-from prm.models.integration import SegmentRule, SourcePending, SourceRecord
+from prm.models.integration import SourcePending, SourceRecord
 from prm.models.patient import Coverage, Patient
 from prm.models.timeline import TimelineEntry
 from tests.factories import make_patient, valid_national_id
@@ -47,38 +45,6 @@ TZ = ZoneInfo("Asia/Bangkok")
 SERVER = "his"
 NOW = datetime(2024, 6, 1, 3, 0, tzinfo=UTC)
 TOMORROW_9AM = datetime(2024, 6, 2, 2, 0, tzinfo=UTC)
-
-
-def _migration_segment_rules() -> list[tuple[str, str, str, str]]:
-    path = (Path(__file__).parent.parent / "alembic" / "versions"
-            / "0003_hospital_records_integration.py")
-    spec = importlib.util.spec_from_file_location("_prm_migration_0003", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.DEFAULT_SEGMENT_RULES)
-
-
-SEGMENT_RULE_DEFAULTS = _migration_segment_rules()
-
-
-def restore_segment_rules(engine: Engine) -> None:
-    """Put back the segment rules migration 0003 seeds when they are gone.
-
-    tests/conftest.py empties every PostgreSQL table but alembic_version and segment after
-    each test, which takes the seeded rules with it; SQLite copies keep them.
-    """
-    with engine.begin() as connection:
-        if connection.execute(select(func.count()).select_from(SegmentRule)).scalar_one():
-            return
-        connection.execute(insert(SegmentRule), [
-            {"position": (n + 1) * 10, "kind": kind, "pattern": pattern,
-             "segment_code": segment, "note": note, "active": True}
-            for n, (kind, pattern, segment, note) in enumerate(SEGMENT_RULE_DEFAULTS)])
-
-
-@pytest.fixture(autouse=True)
-def _segment_rules(engine):
-    restore_segment_rules(engine)
 
 
 def key(reference: str, version: str | None = None,
