@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     sms_provider: str = "console"
     embedded_worker: bool = True
+    # Threads per web process for sync routes (see prm.app.limit_request_threads).
+    web_threads: int = Field(default=4, ge=1, le=64)
     worker_poll_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
