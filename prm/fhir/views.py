@@ -17,6 +17,7 @@ from prm.db import SessionDep
 from prm.errors import PrmError
 from prm.fhir import service
 from prm.i18n import _
+from prm.ingest import codec
 from prm.models.integration import QuarantineStatus
 from prm.models.staff import User
 from prm.patients.service import segment_names
@@ -55,7 +56,8 @@ def fhir_admin(request: Request, session: SessionDep, user: Integrator):
 def quarantined(request: Request, session: SessionDep, user: Integrator, row_id: int):
     row = service.quarantined(session, row_id=row_id, actor=actor_for(request, user))
     session.commit()
-    return render(request, "admin/fhir_quarantined.html", {"row": row})
+    return render(request, "admin/fhir_quarantined.html",
+                  {"row": row, "mapped_record": codec.is_encoded_record(row.raw)})
 
 
 @router.post("/admin/fhir/quarantine/{row_id}/retry")
