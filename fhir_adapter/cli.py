@@ -41,6 +41,7 @@ def import_command(
     with _progress(total, enabled=not as_json and sys.stderr.isatty()) as advance:
         result = Importer(engine, tz=settings.tz, config=config, workers=workers,
                           on_progress=advance, again=again).run(inputs)
+    _audit(engine, "import", result.as_json())
     engine.dispose()
     _report(result.as_json(), as_json)
 
@@ -64,6 +65,7 @@ def sync_command(
             summary = run_bulk_sync(engine, settings, group_id=group)
         else:
             summary = run_sync(engine, settings)
+        _audit(engine, "bulk sync" if bulk else "sync", summary)
     except (FhirError, ValueError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
@@ -74,6 +76,16 @@ def sync_command(
         typer.echo(f"error: {resource_type}: {message}", err=True)
     if summary.get("errors"):
         raise typer.Exit(1)
+
+
+def _audit(engine, what: str, summary: dict) -> None:
+    from sqlmodel import Session
+
+    from prm.ingest.progress import audit_run
+
+    with Session(engine) as session:
+        audit_run(session, what=what, summary=summary)
+        session.commit()
 
 
 class _progress:

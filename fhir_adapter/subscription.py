@@ -67,6 +67,9 @@ def handle_notification(engine: Engine, settings: Settings, body: bytes, *,
     with Session(engine, expire_on_commit=False) as session:
         ctx = ingest(session, chunk.records, tz=settings.tz)
         progress.quarantine(session, [*chunk.quarantined, *ctx.rejected])
+        progress.audit_run(session, what="subscription", summary={"by_type": {
+            name: {"imported": c.imported, "linked": c.linked, "quarantined": c.quarantined}
+            for name, c in ctx.summary.by_type.items()}})
         session.commit()
     return {"resources": len(resources), "references": len(references),
             "quarantined": len(chunk.quarantined) + len(ctx.rejected)}

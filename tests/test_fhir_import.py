@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from typer.testing import CliRunner
 
 from fhir_adapter import importer
@@ -116,6 +116,17 @@ def test_the_synthea_bundles_import_with_every_resource_accounted_for(database_u
     counts = row_counts(engine)
     assert counts["patient"] == 6
     assert counts["source_pending"] == 0
+
+
+def test_an_import_writes_one_audit_row_saying_what_it_wrote(database_url, engine, synthea):
+    import_json(database_url, str(synthea))
+
+    with engine.connect() as db:
+        rows = db.execute(text(
+            "SELECT username, entity_type, detail FROM audit_event")).all()
+    assert [(r.username, r.entity_type) for r in rows] == [
+        ("integration:import", "fhir_records")]
+    assert rows[0].detail == "import: 364 records written, 0 quarantined"
 
 
 def test_a_second_run_skips_the_files_already_imported(database_url, engine, synthea):

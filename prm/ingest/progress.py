@@ -100,3 +100,18 @@ def sync_states(session: Session) -> list[SyncState]:
 def advance_watermark(row: SyncState, seen: datetime | None) -> None:
     if seen and (row.watermark is None or seen > row.watermark):
         row.watermark = seen
+
+
+def audit_run(session: Session, *, what: str, summary: dict) -> None:
+    """One audit row per import, sync or notification: patient records were written by
+    the integration, not by a member of staff (per-record rows would bury the log)."""
+    from prm.audit import service as audit
+    from prm.audit.service import Actor
+    from prm.models.audit import AuditAction
+
+    written = sum(c.get("imported", 0) + c.get("linked", 0)
+                  for c in summary.get("by_type", {}).values())
+    quarantined = sum(c.get("quarantined", 0) for c in summary.get("by_type", {}).values())
+    audit.record(session, actor=Actor(user_id=None, username=f"integration:{what}"),
+                 action=AuditAction.update, entity_type="fhir_records",
+                 detail=f"{what}: {written} records written, {quarantined} quarantined")

@@ -41,8 +41,10 @@ def _follow_up_rules(session: Session, settings: Settings) -> int:
 def _fhir_sync(session: Session, settings: Settings) -> int:
     """Pulls what changed on the hospital's FHIR server; returns records written."""
     from fhir_adapter.sync import run_sync
+    from prm.ingest.progress import audit_run
 
     summary = run_sync(session.get_bind(), settings)
+    audit_run(session, what="scheduled sync", summary=summary)
     for resource_type, error in summary["errors"].items():
         log.warning("fhir sync failed", extra={"type": resource_type, "error": error})
     return sum(counts["imported"] for counts in summary["by_type"].values())
