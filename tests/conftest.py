@@ -32,6 +32,9 @@ POSTGRES_URL = os.environ.get("PRM_TEST_POSTGRES_URL", "")
 KEEP_TABLES = {"alembic_version", "segment"}
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
+# Fake-clock FHIR client fixtures (clock, connect) for the FHIR transport tests.
+pytest_plugins = ["tests.fhir_clients"]
+
 
 def _worker_id() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -21,24 +21,10 @@ from fhir_adapter.bulk import (
 )
 from fhir_adapter.client import FhirClient, FhirError, ResourceNotFound
 from fhir_adapter.connection import FhirConnection
+from tests.fhir_clients import FakeClock
 from tests.fhir_server import FakeFhirServer
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Stands in for both time.monotonic and time.sleep: sleeping moves the clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -46,25 +32,6 @@ def server() -> Iterator[FakeFhirServer]:
     with FakeFhirServer() as fake:
         fake.now = T0
         yield fake
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def connect(server: FakeFhirServer, clock: FakeClock) -> Iterator[Callable[..., FhirClient]]:
-    clients: list[FhirClient] = []
-
-    def _connect(**options: object) -> FhirClient:
-        connection = FhirConnection(base_url=server.base_url, **options)  # type: ignore[arg-type]
-        clients.append(FhirClient(connection, sleep=clock.sleep, clock=clock))
-        return clients[-1]
-
-    yield _connect
-    for client in clients:
-        client.close()
 
 
 def _seed(server: FakeFhirServer) -> None:

@@ -22,50 +22,16 @@ from fhir_adapter.client import (
     retry_after_seconds,
 )
 from fhir_adapter.connection import FhirConnection
+from tests.fhir_clients import FakeClock
 from tests.fhir_server import FakeFhirServer
 
 BANGKOK = timezone(timedelta(hours=7))
-
-
-class FakeClock:
-    """Stands in for both time.monotonic and time.sleep: sleeping moves the clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
 def server() -> Iterator[FakeFhirServer]:
     with FakeFhirServer() as fake:
         yield fake
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def connect(server: FakeFhirServer, clock: FakeClock) -> Iterator[Callable[..., FhirClient]]:
-    """Clients for ``server``; options are FhirConnection fields. Closed after the test."""
-    clients: list[FhirClient] = []
-
-    def _connect(**options: object) -> FhirClient:
-        connection = FhirConnection(base_url=server.base_url, **options)  # type: ignore[arg-type]
-        clients.append(FhirClient(connection, sleep=clock.sleep, clock=clock))
-        return clients[-1]
-
-    yield _connect
-    for client in clients:
-        client.close()
 
 
 def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[str, str]:
