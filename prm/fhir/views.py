@@ -9,8 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import JSONResponse
 
-from fhir_adapter import quarantine as fhir_quarantine
-from fhir_adapter.subscription import handle_notification, parse_notification
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
 from prm.db import SessionDep
@@ -60,8 +58,14 @@ def quarantined(request: Request, session: SessionDep, user: Integrator, row_id:
                   {"row": row, "mapped_record": codec.is_encoded_record(row.raw)})
 
 
+# fhir_adapter (and the FHIR models it loads) is imported where it is used, so web
+# processes do not pay for it at start-up: most never retry or receive a notification.
+
+
 @router.post("/admin/fhir/quarantine/{row_id}/retry")
 def retry_one(request: Request, session: SessionDep, user: Integrator, row_id: int):
+    from fhir_adapter import quarantine as fhir_quarantine
+
     outcome = fhir_quarantine.retry(session, request.app.state.settings, [row_id])
     session.commit()
     return _page(request, session, retried=outcome)
@@ -69,6 +73,8 @@ def retry_one(request: Request, session: SessionDep, user: Integrator, row_id: i
 
 @router.post("/admin/fhir/quarantine/retry")
 def retry_all(request: Request, session: SessionDep, user: Integrator):
+    from fhir_adapter import quarantine as fhir_quarantine
+
     ids = service.open_quarantine_ids(session)
     outcome = fhir_quarantine.retry(session, request.app.state.settings, ids)
     session.commit()
@@ -114,6 +120,8 @@ def rule_active(request: Request, session: SessionDep, user: Integrator, rule_id
 @router.post("/fhir/subscription")
 async def subscription(request: Request, background: BackgroundTasks):
     """Rest-hook: answers at once and fetches what changed in the background."""
+    from fhir_adapter.subscription import handle_notification, parse_notification
+
     settings = request.app.state.settings
     secret = settings.fhir_subscription_secret.get_secret_value()
     if not secret or not settings.fhir_base_url:
