@@ -3,7 +3,7 @@ arrives (an Observation before its Patient, a dispense before its prescription).
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from prm.ingest import codec, keys
 from prm.ingest.context import IngestContext
@@ -38,23 +38,14 @@ def release(ctx: IngestContext, server: str, references: list[str]) -> tuple[lis
     counted as read by this call.
     """
     now, earlier = [], []
-    for start in range(0, len(references), CHUNK):
-        rows = ctx.session.execute(
-            select(SourcePending.id, SourcePending.resource_type, SourcePending.record)
-            .where(SourcePending.server == server,
-                   SourcePending.waiting_for.in_(references[start:start + CHUNK]))
-        ).all()
-        if not rows:
-            continue
-        ctx.session.execute(delete(SourcePending).where(
-            SourcePending.id.in_([row.id for row in rows])))
-        for row in rows:
-            if row.id in ctx.parked_now:
-                ctx.parked_now.discard(row.id)
-                ctx.summary.counts(row.resource_type).waiting -= 1
-                now.append(codec.decode(row.record))
-            else:
-                earlier.append(codec.decode(row.record))
+    for row in _take(ctx, SourcePending.waiting_for, references,
+                     SourcePending.server == server):
+        if row.id in ctx.parked_now:
+            ctx.parked_now.discard(row.id)
+            ctx.summary.counts(row.resource_type).waiting -= 1
+            now.append(codec.decode(row.record))
+        else:
+            earlier.append(codec.decode(row.record))
     return now, earlier
 
 
@@ -62,30 +53,34 @@ def discard(ctx: IngestContext, server: str, resource_type: str,
             resource_ids: list[str]) -> set[str]:
     """Drop waiting records the source has deleted since; returns their ids."""
     dropped: set[str] = set()
-    for start in range(0, len(resource_ids), CHUNK):
-        rows = ctx.session.execute(
-            select(SourcePending.id, SourcePending.resource_id)
-            .where(SourcePending.server == server,
-                   SourcePending.resource_type == resource_type,
-                   SourcePending.resource_id.in_(resource_ids[start:start + CHUNK]))
-        ).all()
-        if not rows:
-            continue
-        ctx.session.execute(delete(SourcePending).where(
-            SourcePending.id.in_([row.id for row in rows])))
-        for row in rows:
-            dropped.add(row.resource_id)
-            if row.id in ctx.parked_now:  # read by this call: superseded, not waiting
-                ctx.parked_now.discard(row.id)
-                counts = ctx.summary.counts(resource_type)
-                counts.waiting -= 1
-                counts.unchanged += 1
+    for row in _take(ctx, SourcePending.resource_id, resource_ids,
+                     SourcePending.server == server,
+                     SourcePending.resource_type == resource_type):
+        dropped.add(row.resource_id)
+        if row.id in ctx.parked_now:  # read by this call: superseded, not waiting
+            ctx.parked_now.discard(row.id)
+            counts = ctx.summary.counts(resource_type)
+            counts.waiting -= 1
+            counts.unchanged += 1
     return dropped
 
 
-def waiting_count(session, server: str | None = None) -> int:
-    from sqlalchemy import func
+def _take(ctx: IngestContext, column, values: list[str], *conditions) -> list:
+    """Delete and return the waiting rows whose ``column`` is one of ``values``."""
+    taken = []
+    for start in range(0, len(values), CHUNK):
+        rows = ctx.session.execute(
+            select(SourcePending.id, SourcePending.resource_type, SourcePending.resource_id,
+                   SourcePending.record)
+            .where(*conditions, column.in_(values[start:start + CHUNK]))).all()
+        if rows:
+            ctx.session.execute(delete(SourcePending).where(
+                SourcePending.id.in_([row.id for row in rows])))
+            taken.extend(rows)
+    return taken
 
+
+def waiting_count(session, server: str | None = None) -> int:
     statement = select(func.count()).select_from(SourcePending)
     if server:
         statement = statement.where(SourcePending.server == server)

@@ -44,7 +44,8 @@ class Writer:
         return ()
 
     def values(self, ctx: IngestContext, item: Item) -> dict | None:
-        """Column values for the local row; None rejects the record (after ctx.reject)."""
+        """Column values for the local row; None rejects the record (after ctx.reject).
+        Every writer that keeps rows defines it (the lab-report writer keeps none)."""
         raise NotImplementedError
 
     def insert_defaults(self, ctx: IngestContext, item: Item) -> dict:
@@ -58,6 +59,7 @@ class Writer:
         """Consequences of the written records, set-based."""
 
     def delete(self, ctx: IngestContext, local_ids: list[int]) -> None:
+        """What a delete at the source does to the local rows; every writer defines it."""
         raise NotImplementedError
 
     def key_of(self, record):
