@@ -10,7 +10,7 @@ Two ways in, one way out:
 ``entries`` merges the newest items of every source; the page renders them with one
 partial, whatever feature they came from. The queries are plain statements built once
 (``queries``), so the 360° page can read them together with its own in one round trip
-(``prm.db.read_together``) and ``merge`` the rows.
+(``prm.prepared.read_together``) and ``merge`` the rows.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from sqlalchemy import Select, bindparam
 from sqlmodel import Session, col, select
 
 from prm.audit.service import Actor
-from prm.db import read_together
 from prm.i18n import _
 from prm.models.patient import Patient
 from prm.models.staff import User
 from prm.models.timeline import TimelineEntry
 from prm.models.types import utcnow
+from prm.prepared import read_together
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select
-from sqlmodel import col
+from sqlalchemy import func, select
 
 from prm import timeline
-from prm.db import _as_one, read_together
 from prm.models.audit import AuditEvent
 from prm.models.care import AppointmentStatus, Interpretation
 from prm.models.segment import Segment
-from prm.models.staff import User
-from prm.models.timeline import TimelineEntry
 from prm.models.types import utcnow
 from prm.patients import service
+from prm.web import templating
 from tests.care_factories import (
     make_appointment,
     make_clinic,
@@ -116,32 +113,43 @@ def test_the_overview_finds_the_segment_even_when_it_is_no_longer_offered(sessio
     assert page.patient.hn == patient.hn
 
 
-def _sample_queries() -> dict:
-    """Shapes the page uses: ORDER BY with LIMIT, no ORDER BY, joins, JSON, booleans,
-    dates and NULLs, a query that finds nothing."""
-    return {
-        "patient": service._PATIENT,
-        "segments": service._SEGMENT_ROWS,
-        "events": timeline.queries()["timeline:events"],
-        "users": select(User.id, User.username, User.locked_until).order_by(
-            col(User.id).desc()).limit(bindparam("limit")),
-        "nothing": select(TimelineEntry.id, TimelineEntry.data).where(
-            TimelineEntry.patient_id == -1),
-    }
 
 
-def test_reading_as_one_statement_gives_what_reading_one_by_one_gives(session):
+class _NoCache(dict):
+    """Stands in for the parts cache: remembers nothing, so every part is rendered."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_the_cached_forms_render_what_rendering_them_each_time_gives(
+        nurse_client, session, monkeypatch):
+    patients = [make_patient(session, sms_consent=False), make_patient(session, sms_consent=True)]
+    for patient in patients:
+        nurse_client.get(f"/patients/{patient.id}")  # fills the cache
+    cached = [nurse_client.get(f"/patients/{p.id}").text for p in patients]
+
+    monkeypatch.setattr(templating, "_PARTS", _NoCache())
+    rendered = [nurse_client.get(f"/patients/{p.id}").text for p in patients]
+
+    assert cached == rendered
+    for patient, page in zip(patients, cached, strict=True):
+        for action in ("contacts", "notes", "coverages", "consent"):
+            assert f'action="/patients/{patient.id}/{action}"' in page
+        assert page.count(f'value="{nurse_client.cookies["prm_csrf"]}"') >= 6
+        assert "0PRM" not in page  # no stand-in left unfilled
+    assert shown("Record withdrawal of consent") in cached[1]
+    assert shown("Record withdrawal of consent") not in cached[0]
+
+
+def test_what_was_typed_into_a_failed_action_is_shown_and_never_cached(nurse_client, session):
     patient = make_patient(session)
-    _care_history(session, patient)
-    queries = _sample_queries()
-    params = {"patient_id": patient.id, "limit": 3, "before": None, "kinds": []}
-    connection = session.connection()
+    typed = "prefers a call after 5 pm (typed)"
 
-    together = _as_one(connection, queries, params)
-    apart = {name: list(connection.execute(query, params)) for name, query in queries.items()}
+    response = nurse_client.post(f"/patients/{patient.id}/contacts",
+                                 data={"channel": "phone_out", "reason": "", "note": typed})
 
-    assert {name: [tuple(row) for row in rows] for name, rows in together.items()} == {
-        name: [tuple(row) for row in rows] for name, rows in apart.items()}
-    assert together["patient"][0].hn == patient.hn
-    assert isinstance(together["events"][0].data, dict)
-    assert read_together(session, queries, params).keys() == queries.keys()
+    assert response.status_code == 422
+    assert typed in response.text
+    assert not any(typed in html for html in templating._PARTS.values())
+    assert typed not in nurse_client.get(f"/patients/{patient.id}").text

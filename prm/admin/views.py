@@ -13,6 +13,7 @@ from prm.auth.deps import actor_for, require
 from prm.auth.labels import role_labels
 from prm.auth.passwords import generate_password
 from prm.auth.permissions import Permission
+from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.errors import NotFound, PrmError
 from prm.i18n import LANGUAGES, _
@@ -22,8 +23,8 @@ from prm.web import htmx
 from prm.web.templating import render
 
 router = APIRouter(prefix="/admin")
-Admin = Annotated[User, require(Permission.users_manage)]
-Auditor = Annotated[User, require(Permission.audit_view)]
+Admin = Annotated[StaffMember, require(Permission.users_manage)]
+Auditor = Annotated[StaffMember, require(Permission.audit_view)]
 PAGE_SIZE = 100
 
 

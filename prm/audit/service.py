@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
+from prm import prepared
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import User
 from prm.models.types import utcnow
+
+if TYPE_CHECKING:
+    from prm.auth.service import StaffMember
 
 
 @dataclass(frozen=True)
@@ -24,30 +29,30 @@ class Actor:
     request_id: str = ""
 
     @classmethod
-    def for_user(cls, user: User, **where: str) -> Actor:
+    def for_user(cls, user: StaffMember | User, **where: str) -> Actor:
         return cls(user_id=user.id, username=user.username, **where)
 
 
 SYSTEM = Actor(user_id=None, username="system")
 
 
-# Written on every patient view, so a plain INSERT rather than an ORM object and flush.
+# Written on every patient view, so a plain INSERT handed straight to the driver
+# (prm.prepared) rather than an ORM object and flush.
 _INSERT = insert(AuditEvent)
 
 
 def record(
     session: Session, *, actor: Actor, action: AuditAction, entity_type: str = "",
     entity_id: object = "", patient_id: int | None = None, detail: str = "",
-) -> int:
-    """Add an audit row to the session's transaction (the caller commits). Returns its id."""
+) -> None:
+    """Add an audit row to the session's transaction (the caller commits)."""
     session.flush()  # rows the audit row may point at (a new patient) go first
-    result = session.connection().execute(_INSERT, {
+    prepared.execute(session, _INSERT, {
         "occurred_at": utcnow(), "user_id": actor.user_id, "username": actor.username,
         "action": str(action), "entity_type": entity_type, "entity_id": str(entity_id or ""),
         "patient_id": patient_id, "ip": actor.ip, "user_agent": actor.user_agent[:300],
         "request_id": actor.request_id, "detail": detail[:500],
     })
-    return result.inserted_primary_key[0]
 
 
 @dataclass

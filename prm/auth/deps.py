@@ -9,11 +9,11 @@ from fastapi import Depends, Request
 from prm.audit.service import Actor
 from prm.auth import service
 from prm.auth.permissions import Permission, role_may
+from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.errors import Forbidden, PrmError
 from prm.i18n import _
 from prm.logs import request_id_var
-from prm.models.staff import User
 
 SESSION_COOKIE = "prm_session"
 
@@ -22,7 +22,7 @@ class LoginRequired(PrmError):
     status = 401
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+def current_user(request: Request, session: SessionDep) -> StaffMember:
     """The logged-in user; raises LoginRequired (rendered as a redirect to /login)."""
     resolved = service.resolve_session(
         session, token=request.cookies.get(SESSION_COOKIE, ""),
@@ -36,14 +36,14 @@ def current_user(request: Request, session: SessionDep) -> User:
     return resolved.user
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+CurrentUser = Annotated[StaffMember, Depends(current_user)]
 
 
 def require(permission: Permission):
     """Dependency factory: the current user, if their role grants ``permission``."""
 
     # async: no I/O here, so FastAPI need not hop to a worker thread for it.
-    async def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> StaffMember:
         if not role_may(user.role, permission):
             raise Forbidden(_("Your role does not allow this."))
         return user
@@ -51,7 +51,7 @@ def require(permission: Permission):
     return Depends(check)
 
 
-def actor_for(request: Request, user: User | None) -> Actor:
+def actor_for(request: Request, user: StaffMember | None) -> Actor:
     """Who is acting and from where, for audit rows."""
     where = {
         "ip": request.client.host if request.client else "",

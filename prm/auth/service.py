@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
+from prm import prepared
 from prm.auth.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -142,16 +143,32 @@ def open_session(
     return token, row
 
 
-# Every request runs this: built once, one round trip for the session and its user.
-_SESSION_USER = (
-    select(User, UserSession.last_seen_at, UserSession.expires_at)
+# Every request runs these, so they are compiled once and handed straight to the driver
+# (prm.prepared): one round trip for the session and what a request needs of its user.
+_SESSION_ROW = (
+    select(User.id, User.username, User.full_name, User.role, User.language,
+           User.is_active, UserSession.last_seen_at, UserSession.expires_at)
     .join(UserSession, col(UserSession.user_id) == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
+_SEEN_NOW = (update(UserSession).where(col(UserSession.token_hash) == bindparam("seen_hash"))
+             .values(last_seen_at=bindparam("seen_at")))
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """Who is logged in, as plain values: what routes, pages and audit rows need of them.
+    Code that changes the account loads ``User`` by ``id``."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    language: str
 
 
 class ResolvedSession(NamedTuple):
-    user: User
+    user: StaffMember
     touched: bool  # last_seen_at was moved forward (a pending write the caller commits)
 
 
@@ -167,20 +184,23 @@ def resolve_session(
     if not token:
         return None
     token_hash = _token_hash(token)
-    found = session.execute(_SESSION_USER, {"token_hash": token_hash}).first()
-    if found is None:
+    found = prepared.rows(session, _SESSION_ROW, {"token_hash": token_hash})
+    if not found:
         return None
-    user, last_seen_at, expires_at = found
+    row = found[0]
     now = utcnow()
-    if expires_at <= now or now - last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+    idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+    if row.expires_at <= now or idle or not row.is_active:
         return None
-    if not user.is_active:
-        return None
-    touched = now - last_seen_at > _SEEN_RESOLUTION
+    touched = now - row.last_seen_at > _SEEN_RESOLUTION
     if touched:
-        session.exec(update(UserSession).where(col(UserSession.token_hash) == token_hash)
-                     .values(last_seen_at=now))
+        prepared.execute(session, _SEEN_NOW, {"seen_hash": token_hash, "seen_at": now})
+    user = StaffMember(row.id, row.username, row.full_name, row.role, row.language)
     return ResolvedSession(user, touched)
+
+
+def set_language(session: Session, *, user_id: int, language: str) -> None:
+    session.exec(update(User).where(col(User.id) == user_id).values(language=language))
 
 
 def close_session(session: Session, *, token: str) -> None:

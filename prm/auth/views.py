@@ -96,8 +96,7 @@ def switch_language(
         settings=request.app.state.settings,
     )
     if resolved:
-        resolved[0].language = language
-        session.add(resolved[0])
+        service.set_language(session, user_id=resolved.user.id, language=language)
         session.commit()
     response = htmx.redirect(request, _safe_next(next))
     _set_language_cookie(response, language)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
-from prm.auth.service import list_users
+from prm.auth.service import StaffMember, list_users
 from prm.care import appointments
 from prm.care.labels import appointment_status_labels
 from prm.db import SessionDep
@@ -23,7 +23,6 @@ from prm.errors import Conflict, PrmError, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
 from prm.models.care import ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus
-from prm.models.staff import User
 from prm.models.types import utcnow
 from prm.patients import service as patients
 from prm.patients.identifiers import clean_hn
@@ -32,7 +31,7 @@ from prm.web import htmx
 from prm.web.templating import render
 
 router = APIRouter(prefix="/appointments")
-Desk = Annotated[User, require(Permission.appointments)]
+Desk = Annotated[StaffMember, require(Permission.appointments)]
 DomainError = (Conflict, ValidationFailed)
 
 # The order statuses are counted and shown in, as the day goes.
@@ -248,7 +247,7 @@ async def book(request: Request, session: SessionDep, user: Desk):
     return await run_in_threadpool(_book, request, session, user, form)
 
 
-def _book(request: Request, session, user: User, form: AppointmentForm):
+def _book(request: Request, session, user: StaffMember, form: AppointmentForm):
     try:
         patient = _booking_patient(session, form)
         appointment = appointments.book(
@@ -302,7 +301,7 @@ async def reschedule(request: Request, session: SessionDep, user: Desk, appointm
     return await run_in_threadpool(_reschedule, request, session, user, appointment_id, form)
 
 
-def _reschedule(request: Request, session, user: User, appointment_id: int,
+def _reschedule(request: Request, session, user: StaffMember, appointment_id: int,
                 form: AppointmentForm):
     appointment = appointments.get_appointment(session, appointment_id)
     try:
@@ -331,7 +330,7 @@ async def change_status(request: Request, session: SessionDep, user: Desk, appoi
                                    values)
 
 
-def _change_status(request: Request, session, user: User, appointment_id: int, values: dict):
+def _change_status(request: Request, session, user: StaffMember, appointment_id: int, values: dict):
     appointment = appointments.get_appointment(session, appointment_id)
     target = _safe_next(values["next"])
     try:

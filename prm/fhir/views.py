@@ -11,19 +11,19 @@ from fastapi.responses import JSONResponse
 
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
+from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.errors import PrmError
 from prm.fhir import service
 from prm.i18n import _
 from prm.ingest import codec
 from prm.models.integration import QuarantineStatus
-from prm.models.staff import User
 from prm.patients.service import segment_names
 from prm.web import htmx
 from prm.web.templating import render
 
 router = APIRouter()
-Integrator = Annotated[User, require(Permission.integration_manage)]
+Integrator = Annotated[StaffMember, require(Permission.integration_manage)]
 
 
 def rule_kind_labels() -> dict[str, str]:

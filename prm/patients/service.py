@@ -11,7 +11,6 @@ from sqlmodel import Session, col, select
 from prm import timeline
 from prm.audit import service as audit
 from prm.audit.service import Actor
-from prm.db import read_together
 from prm.errors import Conflict, NotFound, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
@@ -22,6 +21,7 @@ from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
 from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
 from prm.patients.forms import PatientForm
+from prm.prepared import read_together
 from prm.timeline import TimelineItem
 
 # Fields whose change is worth naming on the timeline ("phone, SMS consent changed").

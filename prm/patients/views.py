@@ -14,6 +14,7 @@ from prm import timeline
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
+from prm.auth.service import StaffMember
 from prm.care.labels import appointment_status_labels
 from prm.contacts import labels as contact_labels
 from prm.contacts import service as contacts
@@ -22,7 +23,6 @@ from prm.errors import PrmError, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
 from prm.models.patient import Channel, Sex
-from prm.models.staff import User
 from prm.patients import service
 from prm.patients.forms import PatientForm
 from prm.patients.search import search_patients
@@ -30,9 +30,9 @@ from prm.web import htmx
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
-Viewer = Annotated[User, require(Permission.patient_view)]
-Editor = Annotated[User, require(Permission.patient_edit)]
-Caller = Annotated[User, require(Permission.contact_log)]
+Viewer = Annotated[StaffMember, require(Permission.patient_view)]
+Editor = Annotated[StaffMember, require(Permission.patient_edit)]
+Caller = Annotated[StaffMember, require(Permission.contact_log)]
 # Timeline entries per page: enough for a screen; "older entries" fetches the next page.
 TIMELINE_PAGE = 25
 
@@ -77,7 +77,7 @@ async def create_patient(request: Request, session: SessionDep, user: Editor):
     return await run_in_threadpool(_create_patient, request, session, user, form)
 
 
-def _create_patient(request: Request, session, user: User, form: PatientForm):
+def _create_patient(request: Request, session, user: StaffMember, form: PatientForm):
     try:
         patient = service.create_patient(session, form=form, actor=actor_for(request, user))
     except PrmError as error:
@@ -100,12 +100,17 @@ def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id
     return render(request, "patients/detail.html", context)
 
 
-def _detail_context(session, patient_id: int, group: str = "", **extra) -> dict:
+def _detail_context(session, patient_id: int, group: str = "",
+                    action_error: ValidationFailed | None = None,
+                    action_form: dict | None = None) -> dict:
     page = service.overview(session, patient_id=patient_id, group=group,
                             timeline_limit=TIMELINE_PAGE)
     thai = current_language.get() == "th"
     return {
         "patient": page.patient,
+        # What the side panel's forms show of the patient (see same_for_every_patient).
+        "patient_id": page.patient.id,
+        "sms_consent": page.patient.sms_consent,
         "segment": page.segment,
         "coverages": page.coverages,
         "segment_names": page.segment_names,
@@ -120,7 +125,10 @@ def _detail_context(session, patient_id: int, group: str = "", **extra) -> dict:
         "clinics": {clinic.id: clinic for clinic in page.clinics},
         "clinic_options": [(str(c.id), c.name_th if thai else c.name_en)
                            for c in page.clinics],
-        **extra,
+        # A failed quick action: the message, the fields in error, what was typed.
+        "action_error": action_error,
+        "err": action_error.field_errors if action_error else {},
+        "typed": action_form or {},
     }
 
 
@@ -171,7 +179,8 @@ async def update_patient(request: Request, session: SessionDep, user: Editor, pa
     return await run_in_threadpool(_update_patient, request, session, user, patient_id, form)
 
 
-def _update_patient(request: Request, session, user: User, patient_id: int, form: PatientForm):
+def _update_patient(request: Request, session, user: StaffMember, patient_id: int,
+                    form: PatientForm):
     patient = service.get_patient(session, patient_id)
     try:
         service.update_patient(session, patient=patient, form=form,

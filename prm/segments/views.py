@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 
 from prm.auth.deps import require
 from prm.auth.permissions import Permission
+from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.models.staff import User
 from prm.segments.service import segment_counts
 from prm.web.templating import render
 
 router = APIRouter()
-Analyst = Annotated[User, require(Permission.segments_view)]
+Analyst = Annotated[StaffMember, require(Permission.segments_view)]
 
 
 @router.get("/segments")

@@ -15,9 +15,10 @@ from typing import Any
 
 import jinja2
 from fastapi import Request
+from jinja2 import meta
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from prm import i18n
@@ -94,6 +95,56 @@ def _role_label(role: str) -> str:
     return role_labels().get(role, role)
 
 
+# --- Parts of a page that are the same for every patient -----------------------------
+# The 360° page's forms (log a contact, add a note or a coverage, SMS consent) were most
+# of its rendering time, and with nothing typed into them they differ from one patient
+# to the next only in the patient's id and the CSRF token. Such a part is rendered once
+# for each language and each value of everything else it shows (the user, clinics,
+# schemes), with stand-ins for those two that every page then fills in. The key is
+# every variable the part's template names, so a part cannot show a stale value.
+_STAND_INS = {"patient_id": "0PRMPATIENTID0", "csrf_token": "0PRMCSRFTOKEN0"}
+_PARTS: dict[tuple, str] = {}
+_MOST_PARTS = 512  # a bound in case some value varies more than expected
+
+
+@jinja2.pass_context
+def _same_for_every_patient(context, template_name: str) -> Markup:
+    """Render ``template_name`` with the page's context, from the cache when its inputs
+    were seen before; rendered directly when something was typed (a failed action)."""
+    env = context.environment
+    template = env.get_template(template_name)
+    if context.get("typed") or context.get("err"):
+        return Markup(template.render(context.get_all()))
+    key = (env.prm_language, template_name, *(  # type: ignore[attr-defined]
+        _frozen(context.get(name)) for name in _named_in(env, template_name)))
+    html = _PARTS.get(key)
+    if html is None:
+        html = template.render({**context.get_all(), **_STAND_INS})
+        if len(_PARTS) >= _MOST_PARTS:
+            _PARTS.clear()
+        _PARTS[key] = html
+    return Markup(html.replace(_STAND_INS["patient_id"], str(int(context["patient_id"])))
+                  .replace(_STAND_INS["csrf_token"], str(escape(context["csrf_token"]))))
+
+
+@cache
+def _named_in(env: jinja2.Environment, template_name: str) -> tuple[str, ...]:
+    """The context variables a template reads (not globals, not the stand-ins)."""
+    source = env.loader.get_source(env, template_name)[0]  # type: ignore[union-attr]
+    names = meta.find_undeclared_variables(env.parse(source))
+    return tuple(sorted(names - env.globals.keys() - _STAND_INS.keys()))
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a context value: dicts and lists of plain values become
+    tuples (a deeper structure fails the cache lookup loudly, as any unhashable does)."""
+    if isinstance(value, dict):
+        return tuple(value.items())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
 def _environment(language: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(PROJECT_ROOT / "templates")),
@@ -105,6 +156,7 @@ def _environment(language: str) -> jinja2.Environment:
     env.extend(prm_language=language)
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.globals.update(_=_gettext, LANGUAGES=i18n.LANGUAGES, can=_can, role_label=_role_label,
+                       same_for_every_patient=_same_for_every_patient,
                        now_utc=lambda: datetime.now(UTC))
     env.filters.update(
         date=lambda value: formatting.format_date(value, _tz()),

@@ -1,0 +1,169 @@
+"""The few statements every page runs, compiled once and handed straight to the driver.
+
+SQLAlchemy spends about 0.1 ms of Python on each execution (execution context, result
+metadata, row objects), whatever the statement: more than SQLite needs to read a row
+by its key, and the patient page runs a dozen statements on every view. For those hot,
+fixed statements this module keeps what SQLAlchemy compiled (the SQL text, the order of
+its parameters, the conversions of values in and out) and gives the driver only values.
+Everything else in PRM goes through the ORM as usual; add a statement here only when a
+benchmark shows it is worth it. tests/test_prepared.py checks every statement that uses
+this against SQLAlchemy's own execution, on both databases.
+
+On PostgreSQL the reads of a page go in one pipeline: one round trip for all of them,
+each still its own statement, which the server plans once per connection (psycopg
+prepares a statement it sees repeatedly). A UNION of everything would save the same
+round trips but costs the server milliseconds of planning on every view.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Executable
+from sqlalchemy.engine import Dialect
+from sqlmodel import Session
+
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...]  # placeholder order (positional drivers such as sqlite3)
+    fixed: dict[str, Any]  # values the statement carries itself, by placeholder name
+    given: tuple[tuple[str, str], ...]  # (placeholder, caller's key) for values passed in
+    bind: tuple[tuple[str, Convert], ...]  # conversions of values going in, by placeholder
+    row: type | None  # a named tuple of the selected columns; None: returns no rows
+    convert: tuple[tuple[int, Convert], ...]  # conversions of values coming out, by column
+
+    def values(self, params: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
+        found = dict(self.fixed)
+        for placeholder, key in self.given:
+            found[placeholder] = params[key]
+        for placeholder, convert in self.bind:
+            found[placeholder] = convert(found[placeholder])
+        if self.order:
+            return [found[name] for name in self.order]
+        return found
+
+    def rows(self, raw: list[tuple]) -> list:
+        if not self.convert:
+            return [self.row._make(values) for values in raw]
+        made = []
+        for values in raw:
+            values = list(values)
+            for index, convert in self.convert:
+                values[index] = convert(values[index])
+            made.append(self.row._make(values))
+        return made
+
+
+@lru_cache(maxsize=256)
+def _compile(statement: Executable, dialect: Dialect,
+             column_keys: tuple[str, ...] = ()) -> _Compiled | None:
+    """None when the statement needs SQLAlchemy at every run (a list the caller passes
+    for ``IN``, or a default computed in Python). ``column_keys``: the columns an INSERT
+    is given values for (SQLAlchemy writes the others' defaults itself)."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) or None)
+    sql = compiled.string
+    names = compiled.bind_names  # BindParameter → its placeholder name
+    for bind in compiled.post_compile_params:
+        if bind.required or bind.callable is not None or not bind.value:
+            return None
+        # A constant list (statuses, kinds): written into the SQL once, as SQLAlchemy
+        # would at every run.
+        literal = bind.type.literal_processor(dialect)
+        sql = sql.replace(f"__[POSTCOMPILE_{names[bind]}]",
+                          ", ".join(literal(value) for value in bind.value))
+    inlined = {names[bind] for bind in compiled.post_compile_params}
+    binds = {name: bind for bind, name in names.items() if name not in inlined}
+    if any(bind.callable is not None for bind in binds.values()):
+        return None
+    converts = ((name, bind.type.dialect_impl(dialect).bind_processor(dialect))
+                for name, bind in binds.items())
+    columns = list(getattr(statement, "selected_columns", []))
+    outgoing = ((index, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                for index, column in enumerate(columns))
+    return _Compiled(
+        sql=sql,
+        order=tuple(name for name in compiled.positiontup or () if name not in inlined),
+        fixed={name: bind.value for name, bind in binds.items() if not bind.required},
+        given=tuple((name, bind.key) for name, bind in binds.items() if bind.required),
+        bind=tuple((name, convert) for name, convert in converts if convert is not None),
+        row=namedtuple("Row", [c.key for c in columns], rename=True) if columns else None,
+        convert=tuple((index, convert) for index, convert in outgoing if convert is not None),
+    )
+
+
+def read_together(session: Session, queries: dict[str, Executable],
+                  params: Mapping[str, Any]) -> dict[str, list]:
+    """Run independent SELECTs and return each one's rows, in its own order, by name.
+
+    Rows are named tuples (``row.id``). ``params`` holds every query's bound values.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    found: dict[str, list] = {}
+    ready = []
+    for name, query in queries.items():
+        compiled = _compile(query, dialect)
+        if compiled is None:
+            found[name] = list(connection.execute(query, dict(params)))
+        else:
+            ready.append((name, compiled))
+    driver = connection.connection.driver_connection
+    if dialect.name == "postgresql":
+        raw = _pipelined(driver, [(c.sql, c.values(params)) for _, c in ready])
+    else:
+        raw = [_one(driver, c.sql, c.values(params)) for _, c in ready]
+    for (name, compiled), rows in zip(ready, raw, strict=True):
+        found[name] = compiled.rows(rows)
+    return {name: found[name] for name in queries}
+
+
+def rows(session: Session, query: Executable, params: Mapping[str, Any]) -> list:
+    """One SELECT's rows as named tuples."""
+    return read_together(session, {"rows": query}, params)["rows"]
+
+
+def execute(session: Session, statement: Executable, params: Mapping[str, Any]) -> None:
+    """An INSERT, UPDATE or DELETE in the session's transaction (the caller commits)."""
+    connection = session.connection()
+    compiled = _compile(statement, connection.dialect, tuple(params))
+    if compiled is None:
+        connection.execute(statement, dict(params))
+        return
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(compiled.sql, compiled.values(params))
+    finally:
+        cursor.close()
+
+
+def _one(driver, sql: str, values) -> list[tuple]:
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, values)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _pipelined(driver, statements: list[tuple[str, Any]]) -> list[list[tuple]]:
+    if len(statements) == 1:
+        return [_one(driver, *statements[0])]
+    cursors = []
+    try:
+        with driver.pipeline():
+            for sql, values in statements:
+                cursor = driver.cursor()
+                cursors.append(cursor)
+                cursor.execute(sql, values)
+        return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()

@@ -1,0 +1,135 @@
+"""Statements handed straight to the driver (prm.prepared) give what SQLAlchemy's own
+execution gives: same rows, same order, same Python types, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import bindparam, func, insert, select
+from sqlmodel import col
+
+from prm import prepared, timeline
+from prm.audit.service import _INSERT as AUDIT_INSERT
+from prm.auth.service import _SESSION_ROW
+from prm.models.audit import AuditEvent
+from prm.models.care import AppointmentStatus, Interpretation
+from prm.models.staff import User
+from prm.models.timeline import TimelineEntry
+from prm.models.types import utcnow
+from prm.patients import service
+from tests.care_factories import (
+    make_appointment,
+    make_clinic,
+    make_dispense,
+    make_encounter,
+    make_lab_result,
+    make_medication_order,
+)
+from tests.factories import TEST_ACTOR, make_patient, make_user
+
+
+def _history(session):
+    make_user(session)
+    patient = make_patient(session)
+    day = timedelta(days=1)
+    start = utcnow() - 30 * day
+    clinic = make_clinic(session, name_th="อายุรกรรม", name_en="Medicine")
+    make_appointment(session, patient=patient, clinic=clinic, starts_at=start,
+                     status=AppointmentStatus.fulfilled, reason="check-up")
+    make_appointment(session, patient=patient, clinic=clinic, starts_at=utcnow() + 3 * day)
+    make_encounter(session, patient=patient, started_at=start + day)
+    make_lab_result(session, patient=patient, released_at=start + 2 * day,
+                    interpretation=Interpretation.high)
+    order = make_medication_order(session, patient=patient, ordered_at=start + 3 * day)
+    make_dispense(session, order=order, prepared_at=start + 4 * day)
+    timeline.record(session, patient=patient, kind="note", actor=TEST_ACTOR, body="called",
+                    occurred_at=start + 10 * day)
+    session.commit()
+    return patient
+
+
+def _page_queries() -> dict:
+    """Every statement the 360° page and its timeline pages run, and some odd shapes:
+    JSON, booleans, dates, NULLs, a query that finds nothing."""
+    queries = {
+        "patient": service._PATIENT, "segments": service._SEGMENT_ROWS,
+        "coverages": service._COVERAGES, "upcoming": service._UPCOMING,
+        "clinics": service._ACTIVE_CLINICS,
+        "users": select(User.id, User.username, User.locked_until, User.is_active)
+        .order_by(col(User.id).desc()).limit(bindparam("limit")),
+        "nothing": select(TimelineEntry.id, TimelineEntry.data)
+        .where(TimelineEntry.patient_id == -1),
+        "count": select(func.count()).select_from(TimelineEntry),
+    }
+    for paged in (False, True):
+        for name, query in timeline.queries(paged=paged).items():
+            queries[f"{name}:{paged}"] = query
+    return queries
+
+
+def _by_sqlalchemy(session, queries, params) -> dict:
+    connection = session.connection()
+    return {name: [tuple(row) for row in connection.execute(query, params)]
+            for name, query in queries.items()}
+
+
+def test_the_page_statements_read_what_sqlalchemy_reads(session):
+    patient = _history(session)
+    queries = _page_queries()
+    params = {**timeline.params(patient.id, limit=3, before=utcnow()), "now": utcnow()}
+
+    found = prepared.read_together(session, queries, params)
+
+    assert list(found) == list(queries)
+    assert {name: [tuple(row) for row in rows] for name, rows in found.items()} == (
+        _by_sqlalchemy(session, queries, params))
+    assert found["patient"][0].hn == patient.hn
+    assert len(found["timeline:events:False"]) == 2  # registered, the note
+    assert isinstance(found["timeline:events:False"][0].data, dict)
+    assert found["upcoming"][0].starts_at.tzinfo is not None
+    assert found["users"][0].is_active is True
+    assert found["nothing"] == []
+
+
+def test_a_list_the_caller_passes_for_in_goes_through_sqlalchemy(session):
+    patient = _history(session)
+    queries = timeline.queries("record")
+    params = timeline.params(patient.id, group="record", limit=10)
+
+    found = prepared.read_together(session, queries, params)
+
+    assert {name: [tuple(row) for row in rows] for name, rows in found.items()} == (
+        _by_sqlalchemy(session, queries, params))
+    assert prepared._compile(queries["timeline:events"], session.get_bind().dialect) is None
+
+
+def test_an_insert_writes_in_the_session_transaction(session):
+    before = session.exec(select(func.count()).select_from(AuditEvent)).one()
+    prepared.execute(session, AUDIT_INSERT, {
+        "occurred_at": utcnow(), "user_id": None, "username": "anonymous", "action": "view",
+        "entity_type": "patient", "entity_id": "1", "patient_id": None, "ip": "",
+        "user_agent": "", "request_id": "r", "detail": "",
+    })
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(AuditEvent)).one() == before
+
+    prepared.execute(session, insert(AuditEvent), {
+        "occurred_at": utcnow(), "user_id": None, "username": "kept", "action": "view",
+        "entity_type": "patient", "entity_id": "1", "patient_id": None, "ip": "",
+        "user_agent": "", "request_id": "r", "detail": "",
+    })
+    session.commit()
+    assert session.execute(select(AuditEvent.username).where(
+        AuditEvent.username == "kept")).scalar_one() == "kept"
+
+
+def test_the_session_row_matches_sqlalchemy(session, settings):
+    from prm.auth.service import open_session
+
+    user = make_user(session)
+    token, row = open_session(session, user=user, settings=settings)
+    session.commit()
+    params = {"token_hash": row.token_hash}
+
+    assert [tuple(r) for r in prepared.rows(session, _SESSION_ROW, params)] == (
+        _by_sqlalchemy(session, {"s": _SESSION_ROW}, params)["s"])
