@@ -34,7 +34,7 @@ def format_datetime(value: datetime | None, tz: ZoneInfo) -> str:
     if value is None:
         return ""
     local = value.astimezone(tz)
-    return f"{format_date(local.date())} {local:%H:%M}"
+    return f"{format_date(local.date())} {local.hour:02d}:{local.minute:02d}"
 
 
 def age_in_years(birth_date: date | None, today: date) -> int | None:
