@@ -18,13 +18,15 @@ round trips but costs the server milliseconds of planning on every view.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Executable
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 Convert = Callable[[Any], Any]
@@ -65,10 +67,12 @@ class _Compiled:
 @lru_cache(maxsize=256)
 def _compile(statement: Executable, dialect: Dialect,
              column_keys: tuple[str, ...] = ()) -> _Compiled | None:
-    """None when the statement needs SQLAlchemy at every run (a list the caller passes
-    for ``IN``, or a default computed in Python). ``column_keys``: the columns an INSERT
-    is given values for (SQLAlchemy writes the others' defaults itself)."""
+    """None when the statement needs SQLAlchemy at every run: a list the caller passes
+    for ``IN``, or a column default computed in Python (``column_keys``: the columns an
+    INSERT or UPDATE is given values for; defaults fill the others)."""
     compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) or None)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None
     sql = compiled.string
     names = compiled.bind_names  # BindParameter → its placeholder name
     for bind in compiled.post_compile_params:
@@ -76,7 +80,7 @@ def _compile(statement: Executable, dialect: Dialect,
             return None
         # A constant list (statuses, kinds): written into the SQL once, as SQLAlchemy
         # would at every run.
-        literal = bind.type.literal_processor(dialect)
+        literal = bind.type.dialect_impl(dialect).literal_processor(dialect)
         sql = sql.replace(f"__[POSTCOMPILE_{names[bind]}]",
                           ", ".join(literal(value) for value in bind.value))
     inlined = {names[bind] for bind in compiled.post_compile_params}
@@ -88,12 +92,18 @@ def _compile(statement: Executable, dialect: Dialect,
     columns = list(getattr(statement, "selected_columns", []))
     outgoing = ((index, column.type.dialect_impl(dialect).result_processor(dialect, None))
                 for index, column in enumerate(columns))
+    # A name the driver's placeholder style cannot hold ("a.b") is written escaped.
+    written = compiled.escaped_bind_names or {}
     return _Compiled(
         sql=sql,
-        order=tuple(name for name in compiled.positiontup or () if name not in inlined),
-        fixed={name: bind.value for name, bind in binds.items() if not bind.required},
-        given=tuple((name, bind.key) for name, bind in binds.items() if bind.required),
-        bind=tuple((name, convert) for name, convert in converts if convert is not None),
+        order=tuple(written.get(name, name)
+                    for name in compiled.positiontup or () if name not in inlined),
+        fixed={written.get(name, name): bind.value
+               for name, bind in binds.items() if not bind.required},
+        given=tuple((written.get(name, name), bind.key)
+                    for name, bind in binds.items() if bind.required),
+        bind=tuple((written.get(name, name), convert)
+                   for name, convert in converts if convert is not None),
         row=namedtuple("Row", [c.key for c in columns], rename=True) if columns else None,
         convert=tuple((index, convert) for index, convert in outgoing if convert is not None),
     )
@@ -116,10 +126,11 @@ def read_together(session: Session, queries: dict[str, Executable],
         else:
             ready.append((name, compiled))
     driver = connection.connection.driver_connection
-    if dialect.name == "postgresql":
-        raw = _pipelined(driver, [(c.sql, c.values(params)) for _, c in ready])
-    else:
-        raw = [_one(driver, c.sql, c.values(params)) for _, c in ready]
+    with _as_sqlalchemy_errors(connection, "\n".join(c.sql for _, c in ready)):
+        if dialect.name == "postgresql":
+            raw = _pipelined(driver, [(c.sql, c.values(params)) for _, c in ready])
+        else:
+            raw = [_one(driver, c.sql, c.values(params)) for _, c in ready]
     for (name, compiled), rows in zip(ready, raw, strict=True):
         found[name] = compiled.rows(rows)
     return {name: found[name] for name in queries}
@@ -139,9 +150,26 @@ def execute(session: Session, statement: Executable, params: Mapping[str, Any]) 
         return
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.execute(compiled.sql, compiled.values(params))
+        with _as_sqlalchemy_errors(connection, compiled.sql):
+            cursor.execute(compiled.sql, compiled.values(params))
     finally:
         cursor.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(connection: Connection, sql: str) -> Iterator[None]:
+    """Driver errors raised as SQLAlchemy's (IntegrityError, OperationalError…), as the
+    rest of PRM expects; a lost connection is thrown away so the pool does not hand
+    it out again."""
+    dialect = connection.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=dialect) from error
 
 
 def _one(driver, sql: str, values) -> list[tuple]:

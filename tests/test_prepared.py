@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from prm import prepared, timeline
@@ -133,3 +135,44 @@ def test_the_session_row_matches_sqlalchemy(session, settings):
 
     assert [tuple(r) for r in prepared.rows(session, _SESSION_ROW, params)] == (
         _by_sqlalchemy(session, {"s": _SESSION_ROW}, params)["s"])
+
+
+def _audit_values(**overrides) -> dict:
+    return {"occurred_at": utcnow(), "user_id": None, "username": "anonymous",
+            "action": "view", "entity_type": "patient", "entity_id": "1", "patient_id": None,
+            "ip": "", "user_agent": "", "request_id": "r", "detail": "", **overrides}
+
+
+def test_an_insert_that_leaves_columns_to_their_defaults_gets_them(session):
+    prepared.execute(session, insert(AuditEvent), {
+        "occurred_at": utcnow(), "username": "defaults", "action": "view"})
+    session.commit()
+
+    row = session.execute(select(AuditEvent.entity_type, AuditEvent.detail).where(
+        AuditEvent.username == "defaults")).one()
+    assert tuple(row) == ("", "")
+
+
+def test_driver_errors_arrive_as_sqlalchemy_errors(session):
+    with pytest.raises(IntegrityError):
+        prepared.execute(session, AUDIT_INSERT, _audit_values(username=None))
+    session.rollback()
+    assert prepared.rows(session, select(func.count()).select_from(AuditEvent), {})
+
+
+def test_constant_lists_and_unusual_parameter_names_read_what_sqlalchemy_reads(session):
+    moment = utcnow().replace(microsecond=0)
+    prepared.execute(session, AUDIT_INSERT, _audit_values(occurred_at=moment, username="x.y"))
+    session.commit()
+    queries = {
+        "at": select(AuditEvent.username).where(col(AuditEvent.occurred_at).in_([moment])),
+        "named": select(AuditEvent.occurred_at).where(
+            AuditEvent.username == bindparam("user.name")),
+    }
+    params = {"user.name": "x.y"}
+
+    found = prepared.read_together(session, queries, params)
+
+    assert {name: [tuple(row) for row in rows] for name, rows in found.items()} == (
+        _by_sqlalchemy(session, queries, params))
+    assert [row.username for row in found["at"]] == ["x.y"]

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from prm import timeline
 from prm.audit import service as audit
 from prm.audit.service import Actor
+from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.care import records
 from prm.errors import Conflict, NotFound, ValidationFailed
@@ -151,7 +152,7 @@ def get_item(session: Session, item_id: int) -> WorklistItem:
     return item
 
 
-def claim(session: Session, *, item: WorklistItem, user: User, now: datetime | None = None
+def claim(session: Session, *, item: WorklistItem, user: StaffMember, now: datetime | None = None
           ) -> WorklistItem:
     """Take the item. Raises Conflict when someone else holds it or it is closed."""
     now = now or utcnow()
@@ -179,7 +180,7 @@ def _claim_refusal(session: Session, item: WorklistItem) -> str:
     return _("%(name)s is already working on this item.", name=name)
 
 
-def release(session: Session, *, item: WorklistItem, user: User) -> None:
+def release(session: Session, *, item: WorklistItem, user: StaffMember) -> None:
     if item.claimed_by_user_id == user.id:
         item.claimed_by_user_id = None
         item.claimed_at = None
@@ -195,7 +196,7 @@ class Rebooking:
 
 
 def record_attempt(
-    session: Session, *, item: WorklistItem, user: User, actor: Actor, outcome: str,
+    session: Session, *, item: WorklistItem, user: StaffMember, actor: Actor, outcome: str,
     note: str = "", rebooking: Rebooking | None = None, call_back_at: datetime | None = None,
     now: datetime | None = None,
 ) -> WorklistAttempt:
@@ -288,7 +289,7 @@ def _record_death(session: Session, patient: Patient, now: datetime) -> None:
         .execution_options(synchronize_session=False))
 
 
-def snooze(session: Session, *, item: WorklistItem, user: User, until: datetime | None,
+def snooze(session: Session, *, item: WorklistItem, user: StaffMember, until: datetime | None,
            actor: Actor, now: datetime | None = None) -> None:
     now = now or utcnow()
     if until is None or until <= now:
@@ -303,7 +304,7 @@ def snooze(session: Session, *, item: WorklistItem, user: User, until: datetime 
                  entity_id=item.id, patient_id=item.patient_id, detail="snoozed")
 
 
-def close(session: Session, *, item: WorklistItem, user: User, actor: Actor,
+def close(session: Session, *, item: WorklistItem, user: StaffMember, actor: Actor,
           now: datetime | None = None) -> None:
     now = now or utcnow()
     claim(session, item=item, user=user, now=now)

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from prm.auth.deps import actor_for, require
 from prm.auth.permissions import Permission
+from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.db import SessionDep
 from prm.errors import PrmError
@@ -25,8 +26,8 @@ from prm.web import htmx
 from prm.web.templating import render
 
 router = APIRouter()
-Worker = Annotated[User, require(Permission.worklists)]
-RuleAdmin = Annotated[User, require(Permission.rules_manage)]
+Worker = Annotated[StaffMember, require(Permission.worklists)]
+RuleAdmin = Annotated[StaffMember, require(Permission.rules_manage)]
 
 
 def _local_datetime(value: str, tz) -> datetime | None:
@@ -162,7 +163,7 @@ async def record_attempt(request: Request, session: SessionDep, user: Worker, it
     return await run_in_threadpool(_record_attempt, request, session, user, item_id, data)
 
 
-def _record_attempt(request: Request, session, user: User, item_id: int, data: FormData):
+def _record_attempt(request: Request, session, user: StaffMember, item_id: int, data: FormData):
     tz = request.app.state.settings.tz
     item = service.get_item(session, item_id)
     rebooking = None
@@ -221,7 +222,7 @@ async def save_rules(request: Request, session: SessionDep, user: RuleAdmin):
     return await run_in_threadpool(_save_rules, request, session, user, data)
 
 
-def _save_rules(request: Request, session, user: User, data: FormData):
+def _save_rules(request: Request, session, user: StaffMember, data: FormData):
     known = set(patients.segment_names(session))
     try:
         for setting in service.rule_settings(session):

@@ -101,10 +101,14 @@ def _role_label(role: str) -> str:
 # to the next only in the patient's id and the CSRF token. Such a part is rendered once
 # for each language and each value of everything else it shows (the user, clinics,
 # schemes), with stand-ins for those two that every page then fills in. The key is
-# every variable the part's template names, so a part cannot show a stale value.
+# every context variable the part's template names, so a part cannot show a stale value
+# (globals are not in the key: a part must not call one that changes by itself, such
+# as the time).
 _STAND_INS = {"patient_id": "0PRMPATIENTID0", "csrf_token": "0PRMCSRFTOKEN0"}
 _PARTS: dict[tuple, str] = {}
-_MOST_PARTS = 512  # a bound in case some value varies more than expected
+# Entries are per staff member (a part may show who is logged in), ~5 KB each: a few
+# hundred staff × two languages × three parts stay well under this bound.
+_MOST_PARTS = 4096
 
 
 @jinja2.pass_context
