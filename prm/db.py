@@ -59,6 +59,11 @@ def is_postgres(session_or_engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+def runs_in_process(session: Session) -> bool:
+    """SQLite: the database is a file this process reads itself, with no round trip."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. async so FastAPI does not spend two worker-thread hops on
     it: opening a Session does no I/O, and closing one that holds no transaction does none

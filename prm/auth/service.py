@@ -169,7 +169,8 @@ class StaffMember:
 
 class ResolvedSession(NamedTuple):
     user: StaffMember
-    touched: bool  # last_seen_at was moved forward (a pending write the caller commits)
+    token_hash: str
+    seen_is_stale: bool  # last_seen_at is older than _SEEN_RESOLUTION: call mark_seen
 
 
 def resolve_session(
@@ -177,9 +178,9 @@ def resolve_session(
 ) -> ResolvedSession | None:
     """The user behind a cookie token, or None when unknown, expired, idle or deactivated.
 
-    One query for the session and its user. ``last_seen_at`` moves forward at most once
-    per ``_SEEN_RESOLUTION``, so idle expiry is exact to within that and a page view is
-    not a write; when it does move, ``touched`` tells the caller there is a write to commit.
+    One query for the session and its user; nothing is written. ``last_seen_at`` moves
+    forward at most once per ``_SEEN_RESOLUTION`` (``mark_seen``), so idle expiry is
+    exact to within that and a page view is not a write.
     """
     if not token:
         return None
@@ -192,11 +193,14 @@ def resolve_session(
     idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
     if row.expires_at <= now or idle or not row.is_active:
         return None
-    touched = now - row.last_seen_at > _SEEN_RESOLUTION
-    if touched:
-        prepared.execute(session, _SEEN_NOW, {"seen_hash": token_hash, "seen_at": now})
     user = StaffMember(row.id, row.username, row.full_name, row.role, row.language)
-    return ResolvedSession(user, touched)
+    return ResolvedSession(user, token_hash, now - row.last_seen_at > _SEEN_RESOLUTION)
+
+
+def mark_seen(session: Session, resolved: ResolvedSession) -> None:
+    """Move the session's last_seen_at to now (the caller commits)."""
+    prepared.execute(session, _SEEN_NOW, {"seen_hash": resolved.token_hash,
+                                          "seen_at": utcnow()})
 
 
 def set_language(session: Session, *, user_id: int, language: str) -> None:
