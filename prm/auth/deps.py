@@ -28,7 +28,8 @@ async def current_user(request: Request, session: SessionDep) -> StaffMember:
 
     Every request runs this. On SQLite the lookup runs right here on the event loop: it
     is a read of a file in this process that never waits for a lock (WAL), and costs
-    less than the hop to a worker thread (≈0.25 ms of CPU per request, bench/pages.py).
+    less than the hop to a worker thread (≈0.25 ms of CPU per request, measured under
+    load).
     On PostgreSQL it is a network round trip, so it goes to a worker thread. The
     once-a-minute last_seen_at write always goes to a worker thread: it may wait for
     another writer.
