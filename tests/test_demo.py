@@ -247,5 +247,11 @@ def test_on_postgresql_it_loads_and_leaves_the_id_sequences_ahead(scratch_postgr
             session.commit()
             assert patient.id == 501 and entry.id == 501
             assert coverage.id == summary.coverages + 1
+        with engine.connect() as connection:  # vacuumed and analyzed, autovacuum or not
+            done = dict(connection.exec_driver_sql(
+                "SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
+                "FROM pg_stat_user_tables WHERE relname IN "
+                "('patient', 'coverage', 'timeline_entry')").all())
+        assert done == {"patient": True, "coverage": True, "timeline_entry": True}
     finally:
         engine.dispose()
