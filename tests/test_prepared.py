@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Interval, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -14,7 +14,7 @@ from prm import prepared, timeline
 from prm.audit.service import _INSERT as AUDIT_INSERT
 from prm.auth.service import _SESSION_ROW
 from prm.models.audit import AuditEvent
-from prm.models.care import AppointmentStatus, Interpretation
+from prm.models.care import AppointmentStatus, Clinic, Interpretation
 from prm.models.staff import User
 from prm.models.timeline import TimelineEntry
 from prm.models.types import utcnow
@@ -62,6 +62,8 @@ def _page_queries() -> dict:
         "nothing": select(TimelineEntry.id, TimelineEntry.data)
         .where(TimelineEntry.patient_id == -1),
         "count": select(func.count()).select_from(TimelineEntry),
+        # Its LIMIT's placeholder has the made-up name of "upcoming"'s, and another value.
+        "no_clinics": select(Clinic.name_en).order_by(Clinic.id).limit(0),
     }
     for paged in (False, True):
         for name, query in timeline.queries(paged=paged).items():
@@ -71,8 +73,12 @@ def _page_queries() -> dict:
 
 def _by_sqlalchemy(session, queries, params) -> dict:
     connection = session.connection()
-    return {name: [tuple(row) for row in connection.execute(query, params)]
-            for name, query in queries.items()}
+    return {name: _typed(connection.execute(query, params)) for name, query in queries.items()}
+
+
+def _typed(rows) -> list[tuple]:
+    """Each value with its type: 1 == 1.0 == True, and a date is not a datetime."""
+    return [tuple((type(value), value) for value in row) for row in rows]
 
 
 def test_the_page_statements_read_what_sqlalchemy_reads(session):
@@ -83,7 +89,7 @@ def test_the_page_statements_read_what_sqlalchemy_reads(session):
     found = prepared.read_together(session, queries, params)
 
     assert list(found) == list(queries)
-    assert {name: [tuple(row) for row in rows] for name, rows in found.items()} == (
+    assert {name: _typed(rows) for name, rows in found.items()} == (
         _by_sqlalchemy(session, queries, params))
     assert found["patient"][0].hn == patient.hn
     assert len(found["timeline:events:False"]) == 2  # registered, the note
@@ -100,7 +106,7 @@ def test_a_list_the_caller_passes_for_in_goes_through_sqlalchemy(session):
 
     found = prepared.read_together(session, queries, params)
 
-    assert {name: [tuple(row) for row in rows] for name, rows in found.items()} == (
+    assert {name: _typed(rows) for name, rows in found.items()} == (
         _by_sqlalchemy(session, queries, params))
     assert prepared._compile(queries["timeline:events"], session.get_bind().dialect) is None
 
@@ -133,7 +139,7 @@ def test_the_session_row_matches_sqlalchemy(session, settings):
     session.commit()
     params = {"token_hash": row.token_hash}
 
-    assert [tuple(r) for r in prepared.rows(session, _SESSION_ROW, params)] == (
+    assert _typed(prepared.rows(session, _SESSION_ROW, params)) == (
         _by_sqlalchemy(session, {"s": _SESSION_ROW}, params)["s"])
 
 
@@ -173,6 +179,38 @@ def test_constant_lists_and_unusual_parameter_names_read_what_sqlalchemy_reads(s
 
     found = prepared.read_together(session, queries, params)
 
-    assert {name: [tuple(row) for row in rows] for name, rows in found.items()} == (
+    assert {name: _typed(rows) for name, rows in found.items()} == (
         _by_sqlalchemy(session, queries, params))
     assert [row.username for row in found["at"]] == ["x.y"]
+
+
+def test_on_postgresql_the_page_reads_go_as_one_statement(session, monkeypatch):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL behaviour")
+    patient = _history(session)
+    queries = _page_queries()
+    params = {**timeline.params(patient.id, limit=3, before=utcnow()), "now": utcnow()}
+
+    def no_pipeline(*_args):
+        raise AssertionError("read in a pipeline, not as one statement")
+
+    monkeypatch.setattr(prepared, "_pipelined", no_pipeline)
+    found = prepared.read_together(session, queries, params)
+
+    assert {name: _typed(rows) for name, rows in found.items()} == (
+        _by_sqlalchemy(session, queries, params))
+
+
+def test_a_column_json_cannot_carry_is_read_as_the_driver_gives_it(session):
+    # An interval through JSON would come back a string; such a read keeps its own
+    # statement.
+    queries = {
+        "wait": select(literal(timedelta(days=1, seconds=3), Interval()).label("wait")),
+        "count": select(func.count()).select_from(AuditEvent),
+    }
+
+    found = prepared.read_together(session, queries, {})
+
+    assert _typed(found["wait"]) == [((timedelta, timedelta(days=1, seconds=3)),)]
+    assert {name: _typed(rows) for name, rows in found.items()} == (
+        _by_sqlalchemy(session, queries, {}))
