@@ -11,11 +11,14 @@ this against SQLAlchemy's own execution, on both databases.
 
 On PostgreSQL the reads of a page go as one statement: each read a subquery whose rows
 come back as one JSON array, decoded here to what psycopg itself would have returned.
-psycopg spends ≈0.06 ms of Python on every statement, even pipelined; for the patient
-page's ten reads that was ≈0.55 ms per view against ≈0.05 ms for one (measured). The
-server plans the statement once per connection (psycopg prepares a statement it sees
-repeatedly, and the plan is generic: no per-view planning). Reads with a column JSON
-cannot carry exactly (NUMERIC, intervals, bytes…) go in one pipeline instead.
+psycopg spends Python on every statement, even pipelined: on one connection the patient
+page's ten reads took ≈0.7 ms of the web process's CPU in a pipeline and ≈0.25 ms as one
+statement, with the server's work about the same (measured). The server plans the
+statement once per connection: psycopg prepares a statement it sees repeatedly, and the
+plan is generic. (psycopg forgets a connection's prepared statements when a transaction
+on it is rolled back, as a read-only request's is when its session closes; that
+connection then plans them again for a few uses.) Reads with a column JSON cannot carry
+exactly (NUMERIC, intervals, bytes…) go in one pipeline instead.
 """
 
 from __future__ import annotations
