@@ -151,6 +151,39 @@ def read_together(session: Session, queries: dict[str, Executable],
     return {name: found[name] for name in queries}
 
 
+async def read_together_async(driver, dialect: Dialect, queries: dict[str, Executable],
+                              params: Mapping[str, Any]) -> dict[str, list]:
+    """``read_together`` on a psycopg async connection (``driver``), awaited on the event
+    loop; ``dialect`` compiles. Only for statements that need no SQLAlchemy at run time."""
+    ready = [(name, _compiled_or_fail(query, dialect)) for name, query in queries.items()]
+    reads = [compiled for _, compiled in ready]
+    with _as_sqlalchemy_errors_of(dialect, "\n".join(c.sql for c in reads)):
+        if len(reads) > 1 and all(c.from_json is not None for c in reads):
+            raw = _split(reads, (await _one_async(driver, *_one_statement(reads, params)))[0])
+        else:
+            raw = [await _one_async(driver, c.sql, c.values(params)) for c in reads]
+    return {name: compiled.rows(rows)
+            for (name, compiled), rows in zip(ready, raw, strict=True)}
+
+
+async def execute_async(driver, dialect: Dialect, statement: Executable,
+                        params: Mapping[str, Any]) -> None:
+    """``execute`` on a psycopg async connection, in its transaction."""
+    compiled = _compiled_or_fail(statement, dialect, tuple(params))
+    with _as_sqlalchemy_errors_of(dialect, compiled.sql):
+        async with driver.cursor() as cursor:
+            await cursor.execute(compiled.sql, compiled.values(params))
+
+
+def _compiled_or_fail(statement: Executable, dialect: Dialect,
+                      column_keys: tuple[str, ...] = ()) -> _Compiled:
+    compiled = _compile(statement, dialect, column_keys)
+    if compiled is None:
+        raise TypeError("This statement needs SQLAlchemy at every run; use read_together "
+                        "or execute with a Session.")
+    return compiled
+
+
 def rows(session: Session, query: Executable, params: Mapping[str, Any]) -> list:
     """One SELECT's rows as named tuples."""
     return read_together(session, {"rows": query}, params)["rows"]
@@ -185,6 +218,22 @@ def _as_sqlalchemy_errors(connection: Connection, sql: str) -> Iterator[None]:
             connection.invalidate(error)
         raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost, dialect=dialect) from error
+
+
+@contextmanager
+def _as_sqlalchemy_errors_of(dialect: Dialect, sql: str) -> Iterator[None]:
+    """For connections outside SQLAlchemy's pool: the caller drops a broken one."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error
+
+
+async def _one_async(driver, sql: str, values) -> list[tuple]:
+    async with driver.cursor() as cursor:
+        await cursor.execute(sql, values)
+        return await cursor.fetchall()
 
 
 def _one(driver, sql: str, values) -> list[tuple]:
@@ -222,13 +271,19 @@ _MOST_JSON_COLUMNS = 100
 def _as_one_statement(driver, reads: list[_Compiled],
                       params: Mapping[str, Any]) -> list[list[tuple]]:
     """The rows of each read, from one statement: a JSON array of arrays per read."""
+    return _split(reads, _one(driver, *_one_statement(reads, params))[0])
+
+
+def _one_statement(reads: list[_Compiled], params: Mapping[str, Any]) -> tuple[str, dict]:
     values: dict[str, Any] = {}
     for index, read in enumerate(reads):
         values.update((f"q{index}_{name}", value)
                       for name, value in read.values(params).items())  # type: ignore[union-attr]
-    found = _one(driver, _combined_sql(tuple(read.sql for read in reads),
-                                       tuple(len(read.row._fields) for read in reads)),
-                 values)[0]
+    return _combined_sql(tuple(read.sql for read in reads),
+                         tuple(len(read.row._fields) for read in reads)), values
+
+
+def _split(reads: list[_Compiled], found: tuple) -> list[list[tuple]]:
     return [_decoded(text, read.from_json or ()) for text, read in zip(found, reads,
                                                                         strict=True)]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import anyio.to_thread
+import pytest
+from sqlalchemy import func, select, text
 
 from prm import timeline
 from prm.models.audit import AuditEvent
@@ -93,6 +95,41 @@ def test_an_unknown_patient_is_a_404_without_an_audit_row(nurse_client, session)
 
     assert nurse_client.get("/patients/999999").status_code == 404
     assert session.exec(select(func.count()).select_from(AuditEvent)).one() == before
+
+
+def test_the_page_and_its_login_check_never_wait_in_a_worker_thread(nurse_client, session,
+                                                                     monkeypatch):
+    # SQLite: on the event loop (no other writer holds the lock here); PostgreSQL:
+    # awaited on psycopg's async connections.
+    patient = make_patient(session)
+
+    def no_thread(*_args, **_kwargs):
+        raise AssertionError("went to a worker thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    audit_rows = select(func.count()).select_from(AuditEvent)
+    before = session.execute(audit_rows).scalar_one()
+
+    page = nurse_client.get(f"/patients/{patient.id}")
+    assert page.status_code == 200 and patient.hn in page.text
+    assert session.execute(audit_rows).scalar_one() == before + 1
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_an_error(nurse_client,
+                                                                      session, engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL behaviour")
+    patient = make_patient(session)
+    assert nurse_client.get(f"/patients/{patient.id}").status_code == 200
+    session.commit()
+    # As a server restart would: every other connection to this database is cut.
+    session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    session.commit()
+
+    page = nurse_client.get(f"/patients/{patient.id}")
+
+    assert page.status_code == 200 and patient.hn in page.text
 
 
 def test_the_overview_finds_the_segment_even_when_it_is_no_longer_offered(session):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, func, select
 
 from prm import prepared
@@ -47,12 +48,28 @@ def record(
 ) -> None:
     """Add an audit row to the session's transaction (the caller commits)."""
     session.flush()  # rows the audit row may point at (a new patient) go first
-    prepared.execute(session, _INSERT, {
+    prepared.execute(session, _INSERT, _row(actor, action, entity_type, entity_id,
+                                            patient_id, detail))
+
+
+async def record_async(
+    connection, dialect: Dialect, *, actor: Actor, action: AuditAction,
+    entity_type: str = "", entity_id: object = "", patient_id: int | None = None,
+    detail: str = "",
+) -> None:
+    """``record`` in a psycopg async connection's transaction (prm.db.LoopConnections)."""
+    await prepared.execute_async(connection, dialect, _INSERT, _row(
+        actor, action, entity_type, entity_id, patient_id, detail))
+
+
+def _row(actor: Actor, action: AuditAction, entity_type: str, entity_id: object,
+         patient_id: int | None, detail: str) -> dict:
+    return {
         "occurred_at": utcnow(), "user_id": actor.user_id, "username": actor.username,
         "action": str(action), "entity_type": entity_type, "entity_id": str(entity_id or ""),
         "patient_id": patient_id, "ip": actor.ip, "user_agent": actor.user_agent[:300],
         "request_id": actor.request_id, "detail": detail[:500],
-    })
+    }
 
 
 @dataclass

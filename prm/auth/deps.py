@@ -30,9 +30,9 @@ async def current_user(request: Request, session: SessionDep) -> StaffMember:
     is a read of a file in this process that never waits for a lock (WAL), and costs
     less than the hop to a worker thread (≈0.25 ms of CPU per request, measured under
     load).
-    On PostgreSQL it is a network round trip, so it goes to a worker thread. The
-    once-a-minute last_seen_at write always goes to a worker thread: it may wait for
-    another writer.
+    On PostgreSQL it is awaited on the loop through psycopg's async connections
+    (prm.db.LoopConnections). The once-a-minute last_seen_at write always goes to a
+    worker thread: it may wait for another writer.
     """
     token = request.cookies.get(SESSION_COOKIE, "")
     settings = request.app.state.settings
@@ -42,8 +42,9 @@ async def current_user(request: Request, session: SessionDep) -> StaffMember:
         # here while the route queues for a worker thread.
         session.commit()
     else:
-        resolved = await run_in_threadpool(service.resolve_session, session, token=token,
-                                           settings=settings)
+        connections = request.app.state.loop_connections
+        resolved = await connections.run(service.resolve_session_async, connections.dialect,
+                                         token=token, settings=settings)
     if resolved is None:
         raise LoginRequired(_("Please log in."))
     if resolved.seen_is_stale:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, delete, select
 
 from prm import prepared
@@ -186,6 +187,21 @@ def resolve_session(
         return None
     token_hash = _token_hash(token)
     found = prepared.rows(session, _SESSION_ROW, {"token_hash": token_hash})
+    return _resolved(found, token_hash, settings)
+
+
+async def resolve_session_async(connection, dialect: Dialect, *, token: str,
+                                settings: Settings) -> ResolvedSession | None:
+    """``resolve_session`` on a psycopg async connection (prm.db.LoopConnections)."""
+    if not token:
+        return None
+    token_hash = _token_hash(token)
+    found = (await prepared.read_together_async(
+        connection, dialect, {"row": _SESSION_ROW}, {"token_hash": token_hash}))["row"]
+    return _resolved(found, token_hash, settings)
+
+
+def _resolved(found: list, token_hash: str, settings: Settings) -> ResolvedSession | None:
     if not found:
         return None
     row = found[0]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Row, bindparam, func
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from prm import timeline
@@ -21,7 +22,7 @@ from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
 from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
 from prm.patients.forms import PatientForm
-from prm.prepared import read_together
+from prm.prepared import read_together, read_together_async
 from prm.timeline import TimelineItem
 
 # Fields whose change is worth naming on the timeline ("phone, SMS consent changed").
@@ -50,6 +51,14 @@ def record_view(session: Session, *, patient_id: int, actor: Actor) -> None:
     """The audit row every view of a patient's record needs (the caller commits)."""
     audit.record(session, actor=actor, action=AuditAction.view, entity_type="patient",
                  entity_id=patient_id, patient_id=patient_id)
+
+
+async def record_view_async(connection, dialect: Dialect, *, patient_id: int,
+                            actor: Actor) -> None:
+    """``record_view`` in a psycopg async connection's transaction."""
+    await audit.record_async(connection, dialect, actor=actor, action=AuditAction.view,
+                             entity_type="patient", entity_id=patient_id,
+                             patient_id=patient_id)
 
 
 def search_fields(values: dict) -> dict:
@@ -356,10 +365,26 @@ class Overview:
 def overview(session: Session, *, patient_id: int, group: str = "",
              timeline_limit: int = 25) -> Overview:
     """Raises NotFound. The caller records the view (``record_view``)."""
-    found = read_together(session, {
+    queries, params = _overview_reads(patient_id, group, timeline_limit)
+    return _overview_of(read_together(session, queries, params), timeline_limit)
+
+
+async def overview_async(connection, dialect: Dialect, *, patient_id: int, group: str = "",
+                         timeline_limit: int = 25) -> Overview:
+    """``overview`` on a psycopg async connection (prm.db.LoopConnections)."""
+    queries, params = _overview_reads(patient_id, group, timeline_limit)
+    return _overview_of(await read_together_async(connection, dialect, queries, params),
+                        timeline_limit)
+
+
+def _overview_reads(patient_id: int, group: str, timeline_limit: int) -> tuple[dict, dict]:
+    return {
         "patient": _PATIENT, "segments": _SEGMENT_ROWS, "coverages": _COVERAGES,
         "upcoming": _UPCOMING, "clinics": _ACTIVE_CLINICS, **timeline.queries(group),
-    }, {**timeline.params(patient_id, group=group, limit=timeline_limit), "now": utcnow()})
+    }, {**timeline.params(patient_id, group=group, limit=timeline_limit), "now": utcnow()}
+
+
+def _overview_of(found: dict[str, list], timeline_limit: int) -> Overview:
     if not found["patient"]:
         raise NotFound(_("No patient with that id."))
     patient = found["patient"][0]

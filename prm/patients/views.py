@@ -26,6 +26,7 @@ from prm.models.patient import Channel, Sex
 from prm.patients import service
 from prm.patients.forms import PatientForm
 from prm.patients.search import search_patients
+from prm.patients.service import Overview
 from prm.web import htmx
 from prm.web.templating import render
 
@@ -91,27 +92,41 @@ def _create_patient(request: Request, session, user: StaffMember, form: PatientF
 @router.get("/{patient_id}")
 async def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
                        group: str = ""):
-    # The most used page: on SQLite it runs on the event loop (run_nearby says why).
-    context = await run_nearby(session, _viewed_page, session, patient_id, group,
-                               actor_for(request, user))
-    return render(request, "patients/detail.html", context)
+    # The most used page never waits in a worker thread: on SQLite it runs on the event
+    # loop (prm.db.run_nearby), on PostgreSQL it awaits psycopg's async connections
+    # (prm.db.LoopConnections).
+    actor = actor_for(request, user)
+    connections = request.app.state.loop_connections
+    if connections is None:
+        page = await run_nearby(session, _viewed_page, session, patient_id, group, actor)
+    else:
+        page = await connections.run(_viewed_page_async, connections.dialect, patient_id,
+                                     group, actor, transaction=True)
+    return render(request, "patients/detail.html", _detail_context(page, group))
 
 
-def _viewed_page(session, patient_id: int, group: str, actor: audit.Actor) -> dict:
-    context = _detail_context(session, patient_id, group)
-    # Audited and committed before any of it leaves the server. Written after the reads,
-    # so SQLite holds its write lock for the insert alone and PostgreSQL does it all in
-    # one transaction on one connection.
-    service.record_view(session, patient_id=patient_id, actor=actor)
-    session.commit()
-    return context
+# Audited and committed before any of the page leaves the server. Written after the
+# reads, so SQLite holds its write lock for the insert alone.
 
-
-def _detail_context(session, patient_id: int, group: str = "",
-                    action_error: ValidationFailed | None = None,
-                    action_form: dict | None = None) -> dict:
+def _viewed_page(session, patient_id: int, group: str, actor: audit.Actor) -> Overview:
     page = service.overview(session, patient_id=patient_id, group=group,
                             timeline_limit=TIMELINE_PAGE)
+    service.record_view(session, patient_id=patient_id, actor=actor)
+    session.commit()
+    return page
+
+
+async def _viewed_page_async(connection, dialect, patient_id: int, group: str,
+                             actor: audit.Actor) -> Overview:
+    page = await service.overview_async(connection, dialect, patient_id=patient_id,
+                                        group=group, timeline_limit=TIMELINE_PAGE)
+    await service.record_view_async(connection, dialect, patient_id=patient_id, actor=actor)
+    return page
+
+
+def _detail_context(page: Overview, group: str = "",
+                    action_error: ValidationFailed | None = None,
+                    action_form: dict | None = None) -> dict:
     thai = current_language.get() == "th"
     return {
         "patient": page.patient,
@@ -214,9 +229,10 @@ def _run_quick_action(request, session, user, patient_id, action, data: FormData
         action(patient, data, actor_for(request, user))
     except ValidationFailed as error:
         session.rollback()
+        page = service.overview(session, patient_id=patient_id, timeline_limit=TIMELINE_PAGE)
         return render(request, "patients/detail.html",
-                      _detail_context(session, patient_id, action_error=error,
-                                      action_form=dict(data)), status=error.status)
+                      _detail_context(page, action_error=error, action_form=dict(data)),
+                      status=error.status)
     session.commit()
     return htmx.redirect(request, f"/patients/{patient_id}")
 
