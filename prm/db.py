@@ -128,8 +128,9 @@ class LoopConnections:
     """PostgreSQL: psycopg's async connections, awaited on the event loop, for what every
     request or the busiest page runs (the session lookup, the patient page) with the
     statements of prm.prepared. No worker thread: its hops and the GIL's hand-overs cost
-    more than the statements (the patient page served ≈2× the views per second in a
-    prototype; SQLAlchemy's own async engine, measured too, gained nothing).
+    more than the statements. Measured with bench/pages.py: the page's share of the
+    /healthz ceiling went from 0.25–0.28 to 0.33–0.38; SQLAlchemy's own async engine,
+    tried first, gained nothing (its pool and greenlets cost what the hops did).
 
     A plain pool: at most ``size`` connections, opened when first needed, kept while
     they work; a broken one is dropped and its work tried once more on a new one. Per
