@@ -174,8 +174,10 @@ class LoopConnections:
             try:
                 yield connection
             finally:
-                if not connection.closed:
+                if _reusable(connection):
                     self._idle.append(connection)
+                else:  # broken, or left mid-statement or mid-transaction (a cancelled task)
+                    connection.pgconn.finish()
 
     async def _connect(self) -> psycopg.AsyncConnection:
         # Autocommit: a single read needs no transaction, and ending one with a
@@ -195,6 +197,11 @@ class LoopConnections:
             for connection in self._idle:
                 await connection.close()
         self._idle = []
+
+
+def _reusable(connection: psycopg.AsyncConnection) -> bool:
+    return (not connection.closed
+            and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

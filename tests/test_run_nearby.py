@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from prm.audit import service as audit
-from prm.db import SQLITE_BUSY_TIMEOUT_MS, run_nearby
+from prm.db import SQLITE_BUSY_TIMEOUT_MS, LoopConnections, run_nearby
 from prm.models.audit import AuditAction, AuditEvent
 
 ACTOR = audit.Actor(user_id=None, username="tester")
@@ -112,3 +112,22 @@ def test_postgresql_work_runs_in_a_worker_thread(engine):
     loop_thread = _run(engine, _audited_view, threads)
     assert len(threads) == 1 and threads[0] != loop_thread
     assert _audit_rows(engine) == 1
+
+
+def test_a_loop_connection_left_in_a_transaction_is_not_lent_again(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL behaviour")
+    connections = LoopConnections(engine)
+
+    async def main() -> tuple[int, int]:
+        async with connections._connection() as connection:
+            await connection.execute("SELECT 1")  # autocommit: idle again
+        kept = len(connections._idle)
+        async with connections._connection() as connection:
+            await connection.execute("BEGIN")  # as a task cancelled mid-work leaves it
+        left = len(connections._idle)
+        await connections.close()
+        return kept, left
+
+    with ThreadPoolExecutor(1) as executor:
+        assert executor.submit(asyncio.run, main()).result() == (1, 0)
