@@ -13,7 +13,7 @@ from prm.admin import views as admin_views
 from prm.auth import views as auth_views
 from prm.care import views as care_views
 from prm.config import PROJECT_ROOT, Settings, get_settings
-from prm.db import LoopConnections, make_engine
+from prm.db import make_engine
 from prm.fhir import views as fhir_views
 from prm.followups import views as worklist_views
 from prm.home import router as home_router
@@ -48,16 +48,12 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
         yield
         if worker:
             worker.stopping.set()
-        if app.state.loop_connections is not None:
-            await app.state.loop_connections.close()
         app.state.engine.dispose()
 
     app = FastAPI(title="PRM", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
-    app.state.loop_connections = (LoopConnections(app.state.engine)
-                                  if app.state.engine.dialect.name == "postgresql" else None)
     app.add_middleware(CsrfMiddleware, secure_cookies=settings.cookie_secure)
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
     install_error_handlers(app)

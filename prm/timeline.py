@@ -9,8 +9,7 @@ Two ways in, one way out:
   ``TimelineItem``s, so nothing is stored twice.
 ``entries`` merges the newest items of every source; the page renders them with one
 partial, whatever feature they came from. The queries are plain statements built once
-(``queries``), so the 360° page can read them together with its own in one round trip
-(``prm.prepared.read_together``) and ``merge`` the rows.
+(``queries``), so the 360° page can read them with its own and ``merge`` the rows.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from prm.models.patient import Patient
 from prm.models.staff import User
 from prm.models.timeline import TimelineEntry
 from prm.models.types import utcnow
-from prm.prepared import read_together
 
 
 @dataclass(frozen=True)
@@ -109,13 +107,14 @@ def entries(
     before: datetime | None = None,
 ) -> list[TimelineItem]:
     """Newest first across every source; ``before`` pages backwards (exclusive)."""
-    found = read_together(session, queries(group, paged=before is not None),
-                          params(patient.id, group=group, before=before, limit=limit))
+    values = params(patient.id, group=group, before=before, limit=limit)
+    found = {name: session.execute(query, values).all()
+             for name, query in queries(group, paged=before is not None).items()}
     return merge(found, limit)
 
 
 def queries(group: str = "", *, paged: bool = False) -> dict[str, Select]:
-    """The statements ``entries`` runs, by name, for ``read_together``."""
+    """The statements ``entries`` runs, by name."""
     found = {}
     if not group or _kind_codes(group):
         found["timeline:events"] = _events_query(paged, tuple(_kind_codes(group)))

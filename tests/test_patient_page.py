@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import anyio.to_thread
 import pytest
 from sqlalchemy import func, select, text
 
@@ -15,7 +14,6 @@ from prm.models.care import AppointmentStatus, Interpretation
 from prm.models.segment import Segment
 from prm.models.types import utcnow
 from prm.patients import service
-from prm.web import templating
 from tests.care_factories import (
     make_appointment,
     make_clinic,
@@ -97,22 +95,16 @@ def test_an_unknown_patient_is_a_404_without_an_audit_row(nurse_client, session)
     assert session.exec(select(func.count()).select_from(AuditEvent)).one() == before
 
 
-def test_the_page_and_its_login_check_never_wait_in_a_worker_thread(nurse_client, session,
-                                                                     monkeypatch):
-    # SQLite: on the event loop (no other writer holds the lock here); PostgreSQL:
-    # awaited on psycopg's async connections.
+def test_each_view_of_the_page_writes_one_audit_row_for_that_patient(nurse_client, session):
     patient = make_patient(session)
+    audit_rows = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.patient_id == patient.id, AuditEvent.action == "view")
 
-    def no_thread(*_args, **_kwargs):
-        raise AssertionError("went to a worker thread")
+    for _ in range(2):
+        page = nurse_client.get(f"/patients/{patient.id}")
+        assert page.status_code == 200 and patient.hn in page.text
 
-    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
-    audit_rows = select(func.count()).select_from(AuditEvent)
-    before = session.execute(audit_rows).scalar_one()
-
-    page = nurse_client.get(f"/patients/{patient.id}")
-    assert page.status_code == 200 and patient.hn in page.text
-    assert session.execute(audit_rows).scalar_one() == before + 1
+    assert session.execute(audit_rows).scalar_one() == 2
 
 
 def test_a_connection_the_server_dropped_is_replaced_without_an_error(nurse_client,
@@ -152,34 +144,21 @@ def test_the_overview_finds_the_segment_even_when_it_is_no_longer_offered(sessio
 
 
 
-class _NoCache(dict):
-    """Stands in for the parts cache: remembers nothing, so every part is rendered."""
-
-    def __setitem__(self, key, value):
-        pass
-
-
-def test_the_cached_forms_render_what_rendering_them_each_time_gives(
-        nurse_client, session, monkeypatch):
+def test_the_side_panel_forms_act_on_this_patient_with_the_users_csrf_token(nurse_client,
+                                                                            session):
     patients = [make_patient(session, sms_consent=False), make_patient(session, sms_consent=True)]
-    for patient in patients:
-        nurse_client.get(f"/patients/{patient.id}")  # fills the cache
-    cached = [nurse_client.get(f"/patients/{p.id}").text for p in patients]
 
-    monkeypatch.setattr(templating, "_PARTS", _NoCache())
-    rendered = [nurse_client.get(f"/patients/{p.id}").text for p in patients]
+    pages = [nurse_client.get(f"/patients/{p.id}").text for p in patients]
 
-    assert cached == rendered
-    for patient, page in zip(patients, cached, strict=True):
+    for patient, page in zip(patients, pages, strict=True):
         for action in ("contacts", "notes", "coverages", "consent"):
             assert f'action="/patients/{patient.id}/{action}"' in page
         assert page.count(f'value="{nurse_client.cookies["prm_csrf"]}"') >= 6
-        assert "0PRM" not in page  # no stand-in left unfilled
-    assert shown("Record withdrawal of consent") in cached[1]
-    assert shown("Record withdrawal of consent") not in cached[0]
+    assert shown("Record withdrawal of consent") in pages[1]
+    assert shown("Record withdrawal of consent") not in pages[0]
 
 
-def test_what_was_typed_into_a_failed_action_is_shown_and_never_cached(nurse_client, session):
+def test_what_was_typed_into_a_failed_action_is_shown_and_not_kept(nurse_client, session):
     patient = make_patient(session)
     typed = "prefers a call after 5 pm (typed)"
 
@@ -188,5 +167,4 @@ def test_what_was_typed_into_a_failed_action_is_shown_and_never_cached(nurse_cli
 
     assert response.status_code == 422
     assert typed in response.text
-    assert not any(typed in html for html in templating._PARTS.values())
     assert typed not in nurse_client.get(f"/patients/{patient.id}").text

@@ -7,10 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
-from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, func, select
 
-from prm import prepared
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import User
 from prm.models.types import utcnow
@@ -37,8 +35,7 @@ class Actor:
 SYSTEM = Actor(user_id=None, username="system")
 
 
-# Written on every patient view, so a plain INSERT handed straight to the driver
-# (prm.prepared) rather than an ORM object and flush.
+# Written on every patient view, so a plain INSERT rather than an ORM object and flush.
 _INSERT = insert(AuditEvent)
 
 
@@ -48,18 +45,7 @@ def record(
 ) -> None:
     """Add an audit row to the session's transaction (the caller commits)."""
     session.flush()  # rows the audit row may point at (a new patient) go first
-    prepared.execute(session, _INSERT, _row(actor, action, entity_type, entity_id,
-                                            patient_id, detail))
-
-
-async def record_async(
-    connection, dialect: Dialect, *, actor: Actor, action: AuditAction,
-    entity_type: str = "", entity_id: object = "", patient_id: int | None = None,
-    detail: str = "",
-) -> None:
-    """``record`` in a psycopg async connection's transaction (prm.db.LoopConnections)."""
-    await prepared.execute_async(connection, dialect, _INSERT, _row(
-        actor, action, entity_type, entity_id, patient_id, detail))
+    session.execute(_INSERT, _row(actor, action, entity_type, entity_id, patient_id, detail))
 
 
 def _row(actor: Actor, action: AuditAction, entity_type: str, entity_id: object,

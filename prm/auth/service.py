@@ -9,10 +9,8 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, delete, select
 
-from prm import prepared
 from prm.auth.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -144,8 +142,8 @@ def open_session(
     return token, row
 
 
-# Every request runs these, so they are compiled once and handed straight to the driver
-# (prm.prepared): one round trip for the session and what a request needs of its user.
+# Every request runs these: one read for the session and what a request needs of its
+# user, as a plain row (no ORM objects to build).
 _SESSION_ROW = (
     select(User.id, User.username, User.full_name, User.role, User.language,
            User.is_active, UserSession.last_seen_at, UserSession.expires_at)
@@ -186,18 +184,7 @@ def resolve_session(
     if not token:
         return None
     token_hash = _token_hash(token)
-    found = prepared.rows(session, _SESSION_ROW, {"token_hash": token_hash})
-    return _resolved(found, token_hash, settings)
-
-
-async def resolve_session_async(connection, dialect: Dialect, *, token: str,
-                                settings: Settings) -> ResolvedSession | None:
-    """``resolve_session`` on a psycopg async connection (prm.db.LoopConnections)."""
-    if not token:
-        return None
-    token_hash = _token_hash(token)
-    found = (await prepared.read_together_async(
-        connection, dialect, {"row": _SESSION_ROW}, {"token_hash": token_hash}))["row"]
+    found = session.execute(_SESSION_ROW, {"token_hash": token_hash}).all()
     return _resolved(found, token_hash, settings)
 
 
@@ -215,8 +202,7 @@ def _resolved(found: list, token_hash: str, settings: Settings) -> ResolvedSessi
 
 def mark_seen(session: Session, resolved: ResolvedSession) -> None:
     """Move the session's last_seen_at to now (the caller commits)."""
-    prepared.execute(session, _SEEN_NOW, {"seen_hash": resolved.token_hash,
-                                          "seen_at": utcnow()})
+    session.execute(_SEEN_NOW, {"seen_hash": resolved.token_hash, "seen_at": utcnow()})
 
 
 def set_language(session: Session, *, user_id: int, language: str) -> None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Row, bindparam, func
-from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from prm import timeline
@@ -22,7 +21,6 @@ from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
 from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
 from prm.patients.forms import PatientForm
-from prm.prepared import read_together, read_together_async
 from prm.timeline import TimelineItem
 
 # Fields whose change is worth naming on the timeline ("phone, SMS consent changed").
@@ -51,14 +49,6 @@ def record_view(session: Session, *, patient_id: int, actor: Actor) -> None:
     """The audit row every view of a patient's record needs (the caller commits)."""
     audit.record(session, actor=actor, action=AuditAction.view, entity_type="patient",
                  entity_id=patient_id, patient_id=patient_id)
-
-
-async def record_view_async(connection, dialect: Dialect, *, patient_id: int,
-                            actor: Actor) -> None:
-    """``record_view`` in a psycopg async connection's transaction."""
-    await audit.record_async(connection, dialect, actor=actor, action=AuditAction.view,
-                             entity_type="patient", entity_id=patient_id,
-                             patient_id=patient_id)
 
 
 def search_fields(values: dict) -> dict:
@@ -324,9 +314,8 @@ def names_of(segments) -> dict[str, str]:
 
 
 # --- The 360° page -------------------------------------------------------------------
-# Everything it shows, read as plain rows by statements built once, together in one
-# round trip where round trips cost (``read_together``): on every view of every
-# patient, building statements and loading ORM objects cost more than the reading.
+# Everything it shows, read as plain rows by statements built once: on every view of
+# every patient, building statements and loading ORM objects cost more than the reading.
 
 _PATIENT = select(Patient.__table__).where(Patient.__table__.c.id == bindparam("patient_id"))
 _COVERAGES = (
@@ -365,23 +354,13 @@ class Overview:
 def overview(session: Session, *, patient_id: int, group: str = "",
              timeline_limit: int = 25) -> Overview:
     """Raises NotFound. The caller records the view (``record_view``)."""
-    queries, params = _overview_reads(patient_id, group, timeline_limit)
-    return _overview_of(read_together(session, queries, params), timeline_limit)
-
-
-async def overview_async(connection, dialect: Dialect, *, patient_id: int, group: str = "",
-                         timeline_limit: int = 25) -> Overview:
-    """``overview`` on a psycopg async connection (prm.db.LoopConnections)."""
-    queries, params = _overview_reads(patient_id, group, timeline_limit)
-    return _overview_of(await read_together_async(connection, dialect, queries, params),
-                        timeline_limit)
-
-
-def _overview_reads(patient_id: int, group: str, timeline_limit: int) -> tuple[dict, dict]:
-    return {
+    params = {**timeline.params(patient_id, group=group, limit=timeline_limit),
+              "now": utcnow()}
+    found = {name: session.execute(query, params).all() for name, query in {
         "patient": _PATIENT, "segments": _SEGMENT_ROWS, "coverages": _COVERAGES,
         "upcoming": _UPCOMING, "clinics": _ACTIVE_CLINICS, **timeline.queries(group),
-    }, {**timeline.params(patient_id, group=group, limit=timeline_limit), "now": utcnow()}
+    }.items()}
+    return _overview_of(found, timeline_limit)
 
 
 def _overview_of(found: dict[str, list], timeline_limit: int) -> Overview:

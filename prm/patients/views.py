@@ -18,7 +18,7 @@ from prm.auth.service import StaffMember
 from prm.care.labels import appointment_status_labels
 from prm.contacts import labels as contact_labels
 from prm.contacts import service as contacts
-from prm.db import SessionDep, run_nearby
+from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
@@ -90,38 +90,14 @@ def _create_patient(request: Request, session, user: StaffMember, form: PatientF
 
 
 @router.get("/{patient_id}")
-async def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
-                       group: str = ""):
-    # The most used page never waits in a worker thread: on SQLite it runs on the event
-    # loop (prm.db.run_nearby), on PostgreSQL it awaits psycopg's async connections
-    # (prm.db.LoopConnections).
-    actor = actor_for(request, user)
-    connections = request.app.state.loop_connections
-    if connections is None:
-        page = await run_nearby(session, _viewed_page, session, patient_id, group, actor)
-    else:
-        page = await connections.run(_viewed_page_async, connections.dialect, patient_id,
-                                     group, actor, transaction=True)
-    return render(request, "patients/detail.html", _detail_context(page, group))
-
-
-# Audited and committed before any of the page leaves the server. Written after the
-# reads, so SQLite holds its write lock for the insert alone.
-
-def _viewed_page(session, patient_id: int, group: str, actor: audit.Actor) -> Overview:
+def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
+                 group: str = ""):
     page = service.overview(session, patient_id=patient_id, group=group,
                             timeline_limit=TIMELINE_PAGE)
-    service.record_view(session, patient_id=patient_id, actor=actor)
+    # Audited and committed before any of the page leaves the server.
+    service.record_view(session, patient_id=patient_id, actor=actor_for(request, user))
     session.commit()
-    return page
-
-
-async def _viewed_page_async(connection, dialect, patient_id: int, group: str,
-                             actor: audit.Actor) -> Overview:
-    page = await service.overview_async(connection, dialect, patient_id=patient_id,
-                                        group=group, timeline_limit=TIMELINE_PAGE)
-    await service.record_view_async(connection, dialect, patient_id=patient_id, actor=actor)
-    return page
+    return render(request, "patients/detail.html", _detail_context(page, group))
 
 
 def _detail_context(page: Overview, group: str = "",
@@ -130,7 +106,6 @@ def _detail_context(page: Overview, group: str = "",
     thai = current_language.get() == "th"
     return {
         "patient": page.patient,
-        # What the side panel's forms show of the patient (see same_for_every_patient).
         "patient_id": page.patient.id,
         "sms_consent": page.patient.sms_consent,
         "segment": page.segment,
