@@ -21,12 +21,8 @@ from prm.models.patient import Coverage, Patient
 from prm.models.segment import Segment
 from prm.models.timeline import TimelineEntry
 from prm.patients.identifiers import national_id_is_valid, normalise_phone
-from prm.patients.service import (
-    coverage_is_current,
-    derive_segment,
-    next_hn,
-    search_fields,
-)
+from prm.patients.service import next_hn, search_fields
+from prm.segments.derivation import derive_segment
 
 POSTGRES_URL = os.environ.get("PRM_TEST_POSTGRES_URL", "")
 ALL_SEGMENTS = {
@@ -147,9 +143,9 @@ def test_segment_is_what_the_registry_derives_from_the_coverage(hospital, patien
         for coverage in session.exec(select(Coverage)):
             by_patient[coverage.patient_id].append(coverage)
     for patient in patients:
-        current = [c for c in by_patient[patient.id]
-                   if coverage_is_current(c, REFERENCE_DATE)]
-        assert patient.segment_code == derive_segment(patient, current, ranks)
+        assert patient.segment_code == derive_segment(
+            by_patient[patient.id], nationality=patient.nationality, ranks=ranks,
+            today=REFERENCE_DATE)
     assert any(len(covs) == 2 for covs in by_patient.values())
 
 

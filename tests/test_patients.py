@@ -210,29 +210,6 @@ def test_it_asks_how_the_patient_pays(nurse_client, session):
 
 # --- segment derivation ----------------------------------------------------------------
 
-RANKS = {"social_security_referral": 10, "social_security": 20, "universal_coverage": 40,
-         "life_insurance": 50}
-
-
-def _coverage(segment_code: str, **fields) -> Coverage:
-    return Coverage(patient_id=0, segment_code=segment_code, **fields)
-
-
-def test_the_best_ranked_current_coverage_decides_the_segment():
-    thai = Patient(hn="1", segment_code="self_pay", nationality="TH")
-    current = [_coverage("life_insurance"), _coverage("social_security"),
-               _coverage("universal_coverage")]
-
-    assert service.derive_segment(thai, current, RANKS) == "social_security"
-
-
-def test_without_coverage_a_thai_patient_pays_themselves_and_a_foreigner_is_uninsured():
-    assert service.derive_segment(Patient(hn="1", segment_code="x", nationality="TH"), [],
-                                  RANKS) == "self_pay"
-    assert service.derive_segment(Patient(hn="2", segment_code="x", nationality="LA"), [],
-                                  RANKS) == "foreign_uninsured"
-
-
 def test_expired_future_and_ended_coverage_is_ignored(session):
     patient = make_patient(session, segment_code="self_pay")
     today = date(2026, 6, 1)

@@ -21,7 +21,8 @@ from prm.demo import names
 from prm.models.patient import Channel, Sex
 from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY
 from prm.patients.identifiers import national_id_check_digit
-from prm.patients.service import coverage_is_current, derive_segment, search_fields
+from prm.patients.service import search_fields
+from prm.segments.derivation import derive_segment
 
 # Data is "as of" this instant; registrations spread over the five years before it.
 REFERENCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -325,8 +326,8 @@ def _segment_of(nationality: str, coverages: list[Row], ranks: dict[str, int]) -
     # The registry's own rule decides; it only reads attributes, so light stand-ins
     # spare us building ORM objects per row.
     facts = [SimpleNamespace(**c) for c in coverages]
-    current = [c for c in facts if coverage_is_current(c, REFERENCE_DATE)]  # type: ignore[arg-type]
-    return derive_segment(SimpleNamespace(nationality=nationality), current, ranks)  # type: ignore[arg-type]
+    return derive_segment(facts, nationality=nationality, ranks=ranks,  # type: ignore[arg-type]
+                          today=REFERENCE_DATE)
 
 
 def _registered_entry(run: DemoRun, patient: Row) -> Row:

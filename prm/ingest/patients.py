@@ -16,15 +16,15 @@ from prm.ingest.records import CoverageRecord, PatientRecord, SourceKey
 from prm.ingest.writer import Item, Writer
 from prm.models.integration import SegmentRule, SegmentRuleKind
 from prm.models.patient import Coverage, Patient
-from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
+from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY
 from prm.models.timeline import TimelineEntry
 from prm.patients.service import search_fields
+from prm.segments import derivation
 
 NAME_FIELDS = ("title_th", "given_name_th", "family_name_th",
                "title_en", "given_name_en", "family_name_en")
 HN_MAX = 20
 GENERATED_HN_PREFIX = "FH"  # patients whose source has no usable hospital number
-FALLBACK_SOURCE = "fhir-claim"  # payer inferred from claims; counts only without Coverage
 DEFAULT_NATIONALITY = "TH"
 
 
@@ -184,7 +184,7 @@ class CoverageWriter(Writer):
                 "payer_name": record.payor_name[:200], "member_id": record.member_id[:60],
                 "valid_from": record.valid_from, "valid_to": record.valid_to,
                 "active": record.active,
-                "source": "fhir" if record.origin == "coverage" else FALLBACK_SOURCE}
+                "source": "fhir" if record.origin == "coverage" else derivation.FALLBACK_SOURCE}
 
     def insert_defaults(self, ctx: IngestContext, item: Item) -> dict:
         return {"referral_from": "", "created_at": ctx.now}
@@ -242,40 +242,6 @@ def _any_code(pattern: str, codes: tuple[str, ...]) -> bool:
 
 
 def refresh_segments(ctx: IngestContext, patient_ids: list[int]) -> None:
-    """Re-derive the segment of each patient (DESIGN §1), set-based: the best-ranked
-    current coverage; a payer from claims only when there is no Coverage."""
-    ids = sorted(set(patient_ids))
-    if not ids:
-        return
-    session, today = ctx.session, ctx.now.astimezone(ctx.tz).date()
-    ranks = dict(session.execute(select(Segment.code, Segment.rank)).all())
-    coverages: dict[int, list] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for row in session.execute(
-                select(Coverage.patient_id, Coverage.segment_code, Coverage.source)
-                .where(Coverage.patient_id.in_(chunk), Coverage.active.is_(True),
-                       or_(Coverage.valid_from.is_(None), Coverage.valid_from <= today),
-                       or_(Coverage.valid_to.is_(None), Coverage.valid_to >= today))):
-            coverages.setdefault(row.patient_id, []).append(row)
-    changes = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for patient_id, nationality, segment in session.execute(
-                select(Patient.id, Patient.nationality, Patient.segment_code)
-                .where(Patient.id.in_(chunk))):
-            derived = _derive(coverages.get(patient_id, []), nationality, ranks)
-            if derived != segment:
-                changes.append({"_id": patient_id, "segment_code": derived})
-    if changes:
-        from sqlalchemy import bindparam, update
-
-        table = Patient.__table__
-        session.execute(update(table).where(table.c.id == bindparam("_id")), changes)
-
-
-def _derive(current: list, nationality: str, ranks: dict[str, int]) -> str:
-    primary = [c for c in current if c.source != FALLBACK_SOURCE] or current
-    if primary:
-        return min(primary, key=lambda c: ranks.get(c.segment_code, 1000)).segment_code
-    return FOREIGN_UNINSURED if nationality != "TH" else SELF_PAY
+    """Re-derive the segment of each patient on the hospital's date (prm.segments)."""
+    derivation.refresh_segments(ctx.session, patient_ids,
+                                today=derivation.hospital_today(ctx.tz, ctx.now))

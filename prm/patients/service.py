@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import Row, bindparam, func
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from prm import timeline
 from prm.audit import service as audit
 from prm.audit.service import Actor
+from prm.config import get_settings
 from prm.errors import Conflict, NotFound, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
@@ -21,6 +23,7 @@ from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
 from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
 from prm.patients.forms import PatientForm
+from prm.segments.derivation import hospital_today, refresh_segments
 from prm.timeline import TimelineItem
 
 # Fields whose change is worth naming on the timeline ("phone, SMS consent changed").
@@ -140,7 +143,7 @@ def _ensure_unique(session: Session, values: dict, *, patient_id: int | None, fo
 
 def next_hn(session: Session, today: date | None = None) -> str:
     """Next HN in the hospital's pattern: two-digit Buddhist-era year + six-digit number."""
-    today = today or datetime.now(UTC).date()
+    today = today or hospital_today(get_settings().tz)
     prefix = f"{(today.year + 543) % 100:02d}"
     highest = session.exec(
         select(func.max(Patient.hn)).where(col(Patient.hn).like(f"{prefix}______"))
@@ -225,28 +228,13 @@ def coverages(session: Session, *, patient: Patient) -> list[Coverage]:
     ))
 
 
-def coverage_is_current(coverage: Coverage, today: date) -> bool:
-    return coverage.active and not (
-        (coverage.valid_from and coverage.valid_from > today)
-        or (coverage.valid_to and coverage.valid_to < today)
-    )
-
-
-def derive_segment(patient: Patient, current: list[Coverage], ranks: dict[str, int]) -> str:
-    """DESIGN §1: best-ranked current coverage; none → foreign_uninsured or self_pay."""
-    if current:
-        return min(current, key=lambda c: ranks.get(c.segment_code, 1000)).segment_code
-    return FOREIGN_UNINSURED if patient.nationality != "TH" else SELF_PAY
-
-
 def refresh_segment(session: Session, *, patient: Patient, today: date | None = None) -> str:
-    today = today or datetime.now(UTC).date()
-    current = [c for c in coverages(session, patient=patient) if coverage_is_current(c, today)]
-    ranks = dict(session.exec(select(Segment.code, Segment.rank)).all())
-    patient.segment_code = derive_segment(patient, current, ranks)
-    session.add(patient)
-    session.flush()
-    return patient.segment_code
+    """Re-derive the patient's segment (prm.segments.derivation) on the hospital's date."""
+    today = today or hospital_today(get_settings().tz)
+    segment = refresh_segments(session, [patient.id], today=today)[patient.id]
+    # The row is already updated; the object learns the value without writing it again.
+    set_committed_value(patient, "segment_code", segment)
+    return segment
 
 
 def set_sms_consent(
@@ -320,7 +308,8 @@ def names_of(segments) -> dict[str, str]:
 _PATIENT = select(Patient.__table__).where(Patient.__table__.c.id == bindparam("patient_id"))
 _COVERAGES = (
     select(Coverage.id, Coverage.segment_code, Coverage.payer_name, Coverage.member_id,
-           Coverage.referral_from, Coverage.valid_from, Coverage.valid_to, Coverage.active)
+           Coverage.referral_from, Coverage.valid_from, Coverage.valid_to, Coverage.active,
+           Coverage.source)
     .where(Coverage.patient_id == bindparam("patient_id"))
     .order_by(col(Coverage.active).desc(), col(Coverage.created_at).desc())
 )
