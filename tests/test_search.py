@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.patient import Patient
 from prm.patients.search import search_patients
-from tests.factories import make_patient, sign_in, valid_national_id
+from tests.factories import make_patient, shown, valid_national_id
 
 TARGET_ID = valid_national_id(987654321)
-
-
-@pytest.fixture
-def nurse_client(client, session) -> TestClient:
-    """Overrides conftest's: signed in through the session service, no password round trip."""
-    sign_in(client, session, role="nurse")
-    return client
 
 
 @pytest.fixture
@@ -38,9 +32,8 @@ def registry(session: Session) -> dict[str, Patient]:
     }
 
 
-def _found(session: Session, query: str) -> set[str]:
-    ids = {p.id for p in search_patients(session, query=query).patients}
-    return ids
+def _found(session: Session, query: str) -> set[int]:
+    return {p.id for p in search_patients(session, query=query).patients}
 
 
 def _misses(session: Session, people: dict[str, Patient], table) -> list[str]:
@@ -196,14 +189,34 @@ def test_enter_on_several_matches_shows_the_list(nurse_client, registry):
     assert "Srisawat" in response.text and "Wongyai" in response.text
 
 
-def test_enter_on_no_match_shows_the_empty_list(nurse_client, registry):
+def test_enter_on_no_match_says_so_and_offers_to_register(nurse_client, registry):
     response = nurse_client.get("/patients", params={"q": "nobody-like-this", "open": "1"})
 
     assert response.status_code == 200
+    assert shown("No patient matches “%(q)s”.", q="nobody-like-this") in response.text
+    assert _patient_links(response.text) == set()
+    assert 'href="/patients/new"' in response.text
 
 
-def test_odd_characters_do_not_break_the_search_page(nurse_client, registry):
-    for query in ["%", "%%%", "_", "a_b", "100%", "[abc]", "*", "?", "'; --", "\\"]:
-        assert nurse_client.get("/patients", params={"q": query}).status_code == 200, query
-        suggest = nurse_client.get("/patients/suggest", params={"q": query})
-        assert suggest.status_code == 200, query
+def _patient_links(html: str) -> set[int]:
+    return {int(found) for found in re.findall(r'href="/patients/(\d+)"', html)}
+
+
+ODD_QUERIES = ["%", "%%%", "_", "a_b", "100%", "[abc]", "*", "?", "'; --", "\\"]
+
+
+def test_odd_characters_find_nobody_on_either_page_and_break_nothing(nurse_client, registry):
+    for query in ODD_QUERIES:
+        for path in ("/patients", "/patients/suggest"):
+            response = nurse_client.get(path, params={"q": query})
+            assert response.status_code == 200, (path, query)
+            assert _patient_links(response.text) == set(), (path, query)
+
+
+def test_odd_characters_in_a_name_are_found_literally(nurse_client, session):
+    irish = make_patient(session, given_name_en="Sean", family_name_en="O'Brien")
+    make_patient(session, given_name_en="Sean", family_name_en="Obrien")
+
+    for path in ("/patients", "/patients/suggest"):
+        response = nurse_client.get(path, params={"q": "o'brien"})
+        assert _patient_links(response.text) == {irish.id}, path
