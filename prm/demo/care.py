@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Row, Table, exists, func, select, tex
 
 from prm.demo import care_names as data
 from prm.demo.care_names import DAY, FIRST_SLOT, HOUR, MARKS, MINUTE, SLOTS, Calendar
+from prm.demo.draw import Weighted, sqlite_page_cache
 from prm.models.care import (
     Appointment,
     AppointmentStatus,
@@ -215,23 +216,16 @@ def _bulk_load(conn: Connection) -> Iterator[None]:
     that died before that gets them back from the next) and, on SQLite, with a page cache
     big enough for the growing tables (the default is 2 MB)."""
     deferred = [i for t in CARE_TABLES for i in t.indexes if i.name in DEFERRED_INDEXES]
-    sqlite = conn.dialect.name == "sqlite"
     with conn.begin():
         for index in deferred:
             index.drop(conn, checkfirst=True)
-    if sqlite:
-        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql("PRAGMA cache_size = -262144")  # in KiB: at most 256 MB
-        conn.commit()
     try:
-        yield
+        with sqlite_page_cache(conn, mebibytes=256):
+            yield
     finally:
         with conn.begin():
             for index in deferred:
                 index.create(conn)
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or -2000)}")
-            conn.commit()
 
 
 def _write_all(engine: Engine, conn: Connection, run: _Run, progress: Callable[[int], None]
@@ -439,7 +433,7 @@ def _dispense(run: _Run, pt: _Patient, order_id: int, prepared: datetime,
         "handed_over" if handed_over else "prepared", stamp(prepared), stamp(handed_over)))
 
 
-def _one_off_visits(run: _Run, pt: _Patient, counts: data.Weighted[int]) -> None:
+def _one_off_visits(run: _Run, pt: _Patient, counts: Weighted[int]) -> None:
     """Visits for this and that; some bring a second visit a week or two later."""
     rng = run.rng
     for _ in range(counts.pick(rng)):

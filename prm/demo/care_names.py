@@ -8,29 +8,15 @@ they depend on this data only.
 from __future__ import annotations
 
 import random
-from bisect import bisect, bisect_left, bisect_right
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import accumulate
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from prm.demo import names
+from prm.demo.draw import Weighted
 
-T = TypeVar("T")
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
-
-
-class Weighted(Generic[T]):
-    """A weighted choice whose cumulative weights are summed once, not on every draw."""
-
-    def __init__(self, pairs: Iterable[tuple[T, float]]) -> None:
-        pairs = list(pairs)
-        self.items = [item for item, _ in pairs]
-        self.cumulative = list(accumulate(weight for _, weight in pairs))
-
-    def pick(self, rng: random.Random) -> T:
-        return self.items[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
 
 
 # (code, Thai name, English name, share of one-off outpatient visits)

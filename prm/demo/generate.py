@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Insert, Table, func, select, text
 
+from prm.demo.draw import sqlite_page_cache
 from prm.demo.people import (
     SEGMENT_CODES,
     DemoRun,
@@ -72,7 +72,7 @@ def generate_demo(
     with engine.connect() as conn:
         with conn.begin():
             run = _load_run(conn, rng, times)
-        with _bulk_load_settings(conn):
+        with sqlite_page_cache(conn, mebibytes=128):
             coverages = _write_all(conn, run, times, progress or (lambda _done: None))
         if conn.dialect.name == "postgresql":
             with conn.begin():
@@ -139,22 +139,6 @@ def _draw_chunk(run: DemoRun, times: list[datetime]) -> _Chunk:
         chunk.coverages.extend(coverages)
         chunk.timeline.append(registered)
     return chunk
-
-
-@contextmanager
-def _bulk_load_settings(conn: Connection) -> Iterator[None]:
-    """On SQLite, a page cache big enough for the growing indexes (default is 2 MB)."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql("PRAGMA cache_size = -131072")  # in KiB: at most 128 MB
-    conn.commit()
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
-        conn.commit()
 
 
 def _write_chunk(conn: Connection, chunk: _Chunk) -> int:

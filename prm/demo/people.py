@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import random
 import string
-from bisect import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import accumulate
 from types import SimpleNamespace
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from prm.demo import names
+from prm.demo.draw import Weighted
 from prm.models.patient import Channel, Sex
 from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY
 from prm.patients.identifiers import national_id_check_digit
@@ -38,25 +37,10 @@ SEGMENT_CODES = (SSR, SSS, CSMBS, UC, LIFE, FOREIGN_UNINSURED, SELF_PAY)
 
 Row = dict[str, Any]  # one table row, every column
 
-T = TypeVar("T")
-
-
-class _Weighted(Generic[T]):
-    """A weighted choice whose cumulative weights are summed once, not on every draw."""
-
-    def __init__(self, pairs: Iterable[tuple[T, float]]) -> None:
-        pairs = list(pairs)
-        self.items = [item for item, _ in pairs]
-        self.cumulative = list(accumulate(weight for _, weight in pairs))
-
-    def pick(self, rng: random.Random) -> T:
-        return self.items[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
-
-
 MALE, FEMALE = Sex.male.value, Sex.female.value
 FOREIGN_SHARE = 0.06
 # Primary scheme of Thai patients (shares of all patients; foreigners make up the rest).
-THAI_MIX = _Weighted([(UC, 46), (SSS, 21.2), (SSR, 4), (CSMBS, 9), (LIFE, 4.8), (SELF_PAY, 9)])
+THAI_MIX = Weighted([(UC, 46), (SSS, 21.2), (SSR, 4), (CSMBS, 9), (LIFE, 4.8), (SELF_PAY, 9)])
 # Who also holds a private policy on top of their public scheme.
 EXTRA_POLICY: dict[str, float] = {SSS: 0.12, CSMBS: 0.15, UC: 0.03, SSR: 0.05}
 PUBLIC_PAYERS = {UC: names.NHSO, SSS: names.SSO, SSR: names.SSO, CSMBS: names.COMPTROLLER}
@@ -66,25 +50,25 @@ NO_CHANNEL = Channel.none.value
 SECOND_PHONE = 0.06
 SMS_CONSENT = 0.70
 
-AgeRanges = _Weighted[tuple[int, int]]  # (youngest, oldest) at registration
+AgeRanges = Weighted[tuple[int, int]]  # (youngest, oldest) at registration
 # A hospital's patients: many small children and many over-50s.
-GENERAL_AGES: AgeRanges = _Weighted([
+GENERAL_AGES: AgeRanges = Weighted([
     ((0, 4), 6), ((5, 14), 9), ((15, 24), 10), ((25, 34), 13), ((35, 44), 14),
     ((45, 54), 15), ((55, 64), 15), ((65, 74), 11), ((75, 84), 6), ((85, 89), 1),
 ])
 # Social security covers employees; migrant workers too.
-WORKING_AGES: AgeRanges = _Weighted([((18, 34), 55), ((35, 59), 45)])
+WORKING_AGES: AgeRanges = Weighted([((18, 34), 55), ((35, 59), 45)])
 # Expatriates and visitors.
-ADULT_AGES: AgeRanges = _Weighted([((20, 39), 35), ((40, 59), 35), ((60, 79), 30)])
+ADULT_AGES: AgeRanges = Weighted([((20, 39), 35), ((40, 59), 35), ((60, 79), 30)])
 
-COUNTRIES = _Weighted((c, c.weight) for c in names.COUNTRIES)
-PROVINCES = _Weighted(names.PROVINCE_CODES)
+COUNTRIES = Weighted((c, c.weight) for c in names.COUNTRIES)
+PROVINCES = Weighted(names.PROVINCE_CODES)
 # Thai mobile ranges: 08x and 09x, and 061–066.
-MOBILE_LEAD = _Weighted([("8", 45), ("9", 40), ("6", 15)])
+MOBILE_LEAD = Weighted([("8", 45), ("9", 40), ("6", 15)])
 # Older patients more often want a call than a text.
-CHANNEL_YOUNGER = _Weighted([(Channel.sms.value, 80), (Channel.phone.value, 12),
+CHANNEL_YOUNGER = Weighted([(Channel.sms.value, 80), (Channel.phone.value, 12),
                              (Channel.line.value, 8)])
-CHANNEL_ELDERLY = _Weighted([(Channel.sms.value, 55), (Channel.phone.value, 40),
+CHANNEL_ELDERLY = Weighted([(Channel.sms.value, 55), (Channel.phone.value, 40),
                              (Channel.line.value, 5)])
 GIVEN_BY_ERA = {
     MALE: (names.MALE_OLD, names.MALE_MID, names.MALE_NEW),
