@@ -9,6 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from prm.formatting import (
+    age_in_years,
+    format_date,
+    format_datetime,
+    format_phone,
+    mask_phone,
+)
 from prm.i18n import current_language
 from prm.patients.identifiers import (
     clean_national_id,
@@ -16,13 +23,6 @@ from prm.patients.identifiers import (
     national_id_is_valid,
     normalise_phone,
     phone_prefix,
-)
-from prm.web.formatting import (
-    age_in_years,
-    format_date,
-    format_datetime,
-    format_phone,
-    mask_phone,
 )
 
 BANGKOK = ZoneInfo("Asia/Bangkok")

@@ -9,12 +9,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from prm.errors import ValidationFailed
+from prm.formatting import format_phone
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.patient import Coverage, Patient
 from prm.models.segment import Segment
 from prm.models.timeline import TimelineEntry
 from prm.patients import service
-from prm.web.formatting import format_phone
 from tests.factories import TEST_ACTOR, make_patient, shown, valid_national_id
 
 BAD_NATIONAL_ID = "1234567890123"  # the check digit should be 1

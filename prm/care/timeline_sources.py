@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from prm import timeline
 from prm.care import labels
 from prm.config import get_settings
+from prm.formatting import format_datetime
 from prm.i18n import _, current_language
 from prm.models.care import (
     Appointment,
@@ -21,7 +22,6 @@ from prm.models.care import (
     MedicationOrder,
 )
 from prm.timeline import TimelineItem
-from prm.web.formatting import format_datetime
 
 
 def _newest_first(query: Select, column, paged: bool) -> Select:

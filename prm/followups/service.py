@@ -21,6 +21,7 @@ from prm.care import appointments as appointment_desk
 from prm.care import records
 from prm.errors import Conflict, NotFound, ValidationFailed
 from prm.followups import labels
+from prm.formatting import format_date, format_datetime
 from prm.i18n import _
 from prm.models.audit import AuditAction
 from prm.models.care import Appointment, Clinic, LabResult
@@ -36,7 +37,6 @@ from prm.models.worklist import (
     WorklistAttempt,
     WorklistItem,
 )
-from prm.web.formatting import format_date, format_datetime
 
 # A claim nobody acted on for this long may be taken over by someone else.
 CLAIM_TIMEOUT = timedelta(hours=2)

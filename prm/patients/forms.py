@@ -128,7 +128,7 @@ class PatientForm:
 
     @classmethod
     def from_patient(cls, patient) -> PatientForm:
-        from prm.web.formatting import format_phone
+        from prm.formatting import format_phone
 
         return cls(
             hn=patient.hn, national_id=patient.national_id or "",

@@ -15,10 +15,9 @@ import jinja2
 from fastapi import Request
 from starlette.responses import HTMLResponse
 
-from prm import i18n
+from prm import formatting, i18n
 from prm.auth.permissions import Permission, role_may
 from prm.config import PROJECT_ROOT, get_settings
-from prm.web import formatting
 
 
 def _tz():
