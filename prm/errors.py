@@ -12,6 +12,12 @@ class PrmError(Exception):
         self.field_errors = field_errors or {}
 
 
+class LoginRequired(PrmError):
+    """Nobody is logged in (or the session ended): rendered as a redirect to /login."""
+
+    status = 401
+
+
 class NotFound(PrmError):
     status = 404
 

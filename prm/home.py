@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse
 
 from prm import __version__
 from prm.auth.deps import CurrentUser
-from prm.auth.permissions import Permission, role_may
 from prm.db import SessionDep
 from prm.patients import service as patients
+from prm.roles import Permission, role_may
 from prm.web import htmx
 from prm.web.templating import render
 

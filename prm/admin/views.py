@@ -10,15 +10,14 @@ from fastapi import APIRouter, Form, Request
 from prm.audit import service as audit
 from prm.auth import service as auth
 from prm.auth.deps import actor_for, require
-from prm.auth.labels import role_labels
 from prm.auth.passwords import generate_password
-from prm.auth.permissions import Permission
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.errors import NotFound, PrmError
 from prm.i18n import LANGUAGES, _
 from prm.models.audit import AuditAction
 from prm.models.staff import Role, User
+from prm.roles import Permission, role_labels
 from prm.web import htmx
 from prm.web.templating import render
 

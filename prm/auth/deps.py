@@ -8,18 +8,14 @@ from fastapi import Depends, Request
 
 from prm.audit.service import Actor
 from prm.auth import service
-from prm.auth.permissions import Permission, role_may
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.errors import Forbidden, PrmError
+from prm.errors import Forbidden, LoginRequired
 from prm.i18n import _
 from prm.logs import request_id_var
+from prm.roles import Permission, role_may
 
 SESSION_COOKIE = "prm_session"
-
-
-class LoginRequired(PrmError):
-    status = 401
 
 
 def current_user(request: Request, session: SessionDep) -> StaffMember:

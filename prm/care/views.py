@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
-from prm.auth.permissions import Permission
 from prm.auth.service import StaffMember, list_users
 from prm.care import appointments
 from prm.care.labels import appointment_status_labels
@@ -27,6 +26,7 @@ from prm.models.types import utcnow
 from prm.patients import service as patients
 from prm.patients.identifiers import clean_hn
 from prm.patients.search import search_patients
+from prm.roles import Permission
 from prm.web import htmx
 from prm.web.templating import render
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import JSONResponse
 
 from prm.auth.deps import actor_for, require
-from prm.auth.permissions import Permission
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.errors import PrmError
@@ -19,6 +18,7 @@ from prm.i18n import _
 from prm.ingest import codec
 from prm.models.integration import QuarantineStatus
 from prm.patients.service import segment_names
+from prm.roles import Permission
 from prm.web import htmx
 from prm.web.templating import render
 

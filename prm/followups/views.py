@@ -11,7 +11,6 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse
 
 from prm.auth.deps import actor_for, require
-from prm.auth.permissions import Permission
 from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.db import SessionDep
@@ -22,6 +21,7 @@ from prm.models.staff import User
 from prm.models.types import utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus
 from prm.patients import service as patients
+from prm.roles import Permission
 from prm.web import htmx
 from prm.web.templating import render
 

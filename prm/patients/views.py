@@ -13,7 +13,6 @@ from starlette.datastructures import FormData
 from prm import timeline
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
-from prm.auth.permissions import Permission
 from prm.auth.service import StaffMember
 from prm.care.labels import appointment_status_labels
 from prm.contacts import labels as contact_labels
@@ -27,6 +26,7 @@ from prm.patients import service
 from prm.patients.forms import PatientForm
 from prm.patients.search import search_patients
 from prm.patients.service import Overview
+from prm.roles import Permission
 from prm.web import htmx
 from prm.web.templating import render
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 
 from prm.auth.deps import require
-from prm.auth.permissions import Permission
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
+from prm.roles import Permission
 from prm.segments.service import segment_counts
 from prm.web.templating import render
 

@@ -9,8 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from prm.auth.deps import LoginRequired
-from prm.errors import PrmError
+from prm.errors import LoginRequired, PrmError
 from prm.i18n import _
 from prm.web import htmx
 from prm.web.templating import render

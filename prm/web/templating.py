@@ -16,8 +16,8 @@ from fastapi import Request
 from starlette.responses import HTMLResponse
 
 from prm import formatting, i18n
-from prm.auth.permissions import Permission, role_may
 from prm.config import PROJECT_ROOT, get_settings
+from prm.roles import Permission, role_may
 
 
 def _tz():
@@ -38,7 +38,7 @@ def _can(user, permission: str) -> bool:
 
 
 def _role_label(role: str) -> str:
-    from prm.auth.labels import role_labels
+    from prm.roles import role_labels
 
     return role_labels().get(role, role)
 

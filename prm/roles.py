@@ -1,9 +1,14 @@
-"""The role matrix (DESIGN §4): which role may do what. Routes ask for a permission."""
+"""Staff roles: what each may do (the role matrix, DESIGN §4) and the words staff see
+for them. Routes ask for a permission; templates show and check roles.
+
+A neutral module (models and i18n only) because the web layer, auth and every feature's
+routes all need it, and none of them may import the others' packages for it."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from prm.i18n import _
 from prm.models.staff import Role
 
 
@@ -38,3 +43,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 def role_may(role: Role | str, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())
+
+
+def role_labels() -> dict[str, str]:
+    return {
+        Role.front_desk: _("Front desk"),
+        Role.nurse: _("Nurse"),
+        Role.quality: _("Quality team"),
+        Role.admin: _("Administrator"),
+    }
