@@ -8,7 +8,6 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-import prm.care.timeline_sources  # noqa: F401  (registers care records on the timeline)
 from prm.admin import views as admin_views
 from prm.auth import views as auth_views
 from prm.care import views as care_views
@@ -20,6 +19,7 @@ from prm.home import router as home_router
 from prm.logs import configure_logging
 from prm.patients import views as patient_views
 from prm.segments import views as segment_views
+from prm.timeline_registry import register_all
 from prm.web.errors import install_error_handlers
 from prm.web.middleware import CsrfMiddleware, RequestContextMiddleware
 
@@ -35,6 +35,7 @@ def limit_request_threads(threads: int) -> None:
 
 def create_app(settings: Settings | None = None, *, embedded_worker: bool | None = None):
     settings = settings or get_settings()
+    register_all()
     run_worker = settings.embedded_worker if embedded_worker is None else embedded_worker
 
     @asynccontextmanager

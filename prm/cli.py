@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 
 from fhir_adapter.cli import fhir_app
 from prm.config import PROJECT_ROOT, get_settings
+from prm.timeline_registry import register_all
 
 app = typer.Typer(help="PRM — hospital patient-relationship management.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -214,6 +215,7 @@ def _read_password(from_stdin: bool) -> str:
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     Path(PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    register_all()
     app()
 
 

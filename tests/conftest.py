@@ -24,6 +24,7 @@ from prm.app import create_app
 from prm.config import Settings
 from prm.db import make_engine
 from prm.migrate import upgrade
+from prm.timeline_registry import register_all
 from tests.care_factories import reset_rule_settings
 from tests.factories import sign_in
 
@@ -34,6 +35,12 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 # Fake-clock FHIR client fixtures (clock, connect) for the FHIR transport tests.
 pytest_plugins = ["tests.fhir_clients"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def timeline_registered() -> None:
+    """Services write timeline entries without an app; start-up registers the kinds."""
+    register_all()
 
 
 def _worker_id() -> str:

@@ -1,4 +1,6 @@
-"""Care records on the patient timeline, read where they live (nothing stored twice)."""
+"""Care records on the patient timeline, read where they live (nothing stored twice).
+
+Each source is a query and how its rows read; ``prm.timeline_registry`` registers them."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from functools import cache
 from sqlalchemy import Select, bindparam
 from sqlmodel import col, select
 
-from prm import timeline
 from prm.care import labels
 from prm.config import get_settings
 from prm.formatting import format_datetime
@@ -50,7 +51,7 @@ def _labels(kind: str) -> dict[str, str]:
 
 
 @cache
-def _appointments_query(paged: bool) -> Select:
+def appointments_query(paged: bool) -> Select:
     query = (select(Appointment.id, Appointment.starts_at, Appointment.status,
                     Appointment.reason, Appointment.cancel_reason, Clinic.name_th,
                     Clinic.name_en)
@@ -73,7 +74,7 @@ def appointment_items(rows: list) -> list[TimelineItem]:
 
 
 @cache
-def _encounters_query(paged: bool) -> Select:
+def encounters_query(paged: bool) -> Select:
     query = (select(Encounter.started_at, Encounter.encounter_class, Encounter.discharged_at,
                     Encounter.discharge_disposition)
              .where(Encounter.patient_id == bindparam("patient_id")))
@@ -94,7 +95,7 @@ def encounter_items(rows: list) -> list[TimelineItem]:
 
 
 @cache
-def _labs_query(paged: bool) -> Select:
+def labs_query(paged: bool) -> Select:
     query = (select(LabResult.released_at, LabResult.test_name, LabResult.value,
                     LabResult.unit, LabResult.interpretation, LabResult.reference_range)
              .where(LabResult.patient_id == bindparam("patient_id"),
@@ -113,7 +114,7 @@ def lab_items(rows: list) -> list[TimelineItem]:
 
 
 @cache
-def _dispenses_query(paged: bool) -> Select:
+def dispenses_query(paged: bool) -> Select:
     query = (select(MedicationDispense.prepared_at, MedicationDispense.handed_over_at,
                     MedicationDispense.status, MedicationOrder.medication)
              .join(MedicationOrder, col(MedicationOrder.id) == MedicationDispense.order_id)
@@ -128,13 +129,3 @@ def dispense_items(rows: list) -> list[TimelineItem]:
         title=_("Medicines %(name)s: %(status)s", name=medication,
                 status=status.get(state, state)),
     ) for prepared_at, handed_over_at, state, medication in rows]
-
-
-timeline.register_group("care", lambda: _("Visits & appointments"))
-timeline.register_group("labs", lambda: _("Lab results"))
-timeline.register_group("medicines", lambda: _("Medicines"))
-# Appointments and encounters share the "care" group and merge by time.
-timeline.register_source("care", query=_appointments_query, items=appointment_items)
-timeline.register_source("care", query=_encounters_query, items=encounter_items)
-timeline.register_source("labs", query=_labs_query, items=lab_items)
-timeline.register_source("medicines", query=_dispenses_query, items=dispense_items)

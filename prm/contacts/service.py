@@ -19,7 +19,8 @@ from prm.models.contact import ContactChannel, ContactLog, ContactOutcome, Conta
 from prm.models.patient import Patient
 
 
-def _contact_title(data: dict) -> str:
+def contact_title(data: dict) -> str:
+    """How a logged contact reads on the timeline (kind ``contact``)."""
     channel = labels.channel_labels().get(data.get("channel", ""), data.get("channel", ""))
     reason = labels.reason_labels().get(data.get("reason", ""), "")
     outcome = labels.outcome_labels().get(data.get("outcome", ""), "")
@@ -54,10 +55,6 @@ def call_conversion(session: Session, *, since: datetime, until: datetime) -> Ca
             ContactLog.occurred_at >= since, ContactLog.occurred_at < until)
     ).one()
     return CallConversion(total, booked)
-
-
-timeline.register_group("contacts", lambda: _("Contacts"))
-timeline.register_kind("contact", group="contacts", icon="☎", title=_contact_title)
 
 
 def log_contact(

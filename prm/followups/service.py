@@ -52,14 +52,11 @@ TODAY = "today"
 PAGE_SIZE = 50
 
 
-def _attempt_title(data: dict) -> str:
+def attempt_title(data: dict) -> str:
+    """How a follow-up attempt reads on the timeline (kind ``followup_attempt``)."""
     rule = labels.rule_labels().get(data.get("rule", ""), "")
     outcome = labels.outcome_labels().get(data.get("outcome", ""), "")
     return _("Follow-up call (%(rule)s): %(outcome)s", rule=rule, outcome=outcome)
-
-
-timeline.register_group("followups", lambda: _("Follow-up"))
-timeline.register_kind("followup_attempt", group="followups", icon="☏", title=_attempt_title)
 
 
 @dataclass

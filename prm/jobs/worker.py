@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from prm.auth.service import purge_expired_sessions
 from prm.config import Settings
+from prm.timeline_registry import register_all
 
 log = logging.getLogger("prm.worker")
 
@@ -76,6 +77,7 @@ def default_jobs(settings: Settings) -> list[PeriodicJob]:
 
 class Worker:
     def __init__(self, engine: Engine, settings: Settings, jobs: list[PeriodicJob] | None = None):
+        register_all()  # jobs write timeline entries (a worker may run without the web app)
         self.engine = engine
         self.settings = settings
         self.jobs = jobs if jobs is not None else default_jobs(settings)

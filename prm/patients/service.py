@@ -21,7 +21,6 @@ from prm.models.contact import PatientNote
 from prm.models.patient import Coverage, Patient
 from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
-from prm.patients import timeline_kinds  # noqa: F401  (registers kinds)
 from prm.patients.forms import PatientForm
 from prm.segments.derivation import hospital_today, refresh_segments
 from prm.timeline import TimelineItem
