@@ -7,16 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
+from prm.admin import service as accounts
 from prm.audit import service as audit
 from prm.auth import service as auth
 from prm.auth.deps import actor_for, require
-from prm.auth.passwords import generate_password
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.errors import NotFound, PrmError
-from prm.i18n import LANGUAGES, _
+from prm.errors import PrmError
+from prm.i18n import LANGUAGES
 from prm.models.audit import AuditAction
-from prm.models.staff import Role, User
 from prm.roles import Permission, role_labels
 from prm.web import htmx
 from prm.web.templating import render
@@ -51,16 +50,11 @@ def create_user(
     role: Annotated[str, Form()] = "", language: Annotated[str, Form()] = "th",
 ):
     """Creates the account with a generated password, shown once to the admin."""
-    password = generate_password()
     form = {"username": username, "full_name": full_name, "role": role, "language": language}
     try:
-        if role not in Role.__members__:
-            message = _("Choose one of the options.")
-            raise PrmError(message, field_errors={"role": message})
-        new_user = auth.create_user(session, username=username, role=Role(role),
-                                    password=password, full_name=full_name, language=language)
-        audit.record(session, actor=actor_for(request, user), action=AuditAction.create,
-                     entity_type="staff_user", entity_id=new_user.id)
+        new_user, password = accounts.create_account(
+            session, username=username, full_name=full_name, role=role, language=language,
+            actor=actor_for(request, user))
     except PrmError as error:
         session.rollback()
         return _users_page(request, session, status=error.status, form=form,
@@ -69,20 +63,10 @@ def create_user(
     return _users_page(request, session, created=(new_user.username, password))
 
 
-def _target(session, user_id: int) -> User:
-    target = session.get(User, user_id)
-    if target is None:
-        raise NotFound(_("No such user."))
-    return target
-
-
 @router.post("/users/{user_id}/password")
 def reset_password(request: Request, session: SessionDep, user: Admin, user_id: int):
-    target = _target(session, user_id)
-    password = generate_password()
-    auth.set_password(session, user=target, password=password)
-    audit.record(session, actor=actor_for(request, user), action=AuditAction.update,
-                 entity_type="staff_user", entity_id=target.id, detail="password reset")
+    target = accounts.get_staff(session, user_id)
+    password = accounts.reset_password(session, target=target, actor=actor_for(request, user))
     session.commit()
     return _users_page(request, session, created=(target.username, password))
 
@@ -90,12 +74,9 @@ def reset_password(request: Request, session: SessionDep, user: Admin, user_id: 
 @router.post("/users/{user_id}/active")
 def set_active(request: Request, session: SessionDep, user: Admin, user_id: int,
                active: Annotated[str, Form()] = "no"):
-    target = _target(session, user_id)
-    if target.id == user.id:
-        raise PrmError(_("You cannot deactivate your own account."))
-    auth.set_active(session, user=target, active=active == "yes")
-    audit.record(session, actor=actor_for(request, user), action=AuditAction.update,
-                 entity_type="staff_user", entity_id=target.id, detail=f"active={active}")
+    target = accounts.get_staff(session, user_id)
+    accounts.set_active(session, target=target, active=active == "yes", by=user,
+                        actor=actor_for(request, user))
     session.commit()
     return htmx.redirect(request, "/admin/users")
 

@@ -8,12 +8,11 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from prm.audit import service as audit
+from prm.auth import login as logins
 from prm.auth import service
 from prm.auth.deps import SESSION_COOKIE, CurrentUser, actor_for
 from prm.db import SessionDep
 from prm.i18n import normalise_language
-from prm.models.audit import AuditAction
 from prm.web import htmx
 from prm.web.middleware import CSRF_COOKIE, LANGUAGE_COOKIE
 from prm.web.templating import render
@@ -43,24 +42,16 @@ def login(
     password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
 ):
     settings = request.app.state.settings
-    result = service.authenticate(session, username=username, password=password,
-                                  settings=settings)
-    if result.user is None:
-        audit.record(session, actor=actor_for(request, None), action=AuditAction.login_failed,
-                     entity_type="staff_user", detail=username[:64])
-        session.commit()
-        return render(request, "auth/login.html",
-                      {"next": _safe_next(next), "error": result.error, "username": username},
-                      status=429 if result.locked_seconds else 401)
-    actor = actor_for(request, result.user)
-    token, _row = service.open_session(session, user=result.user, settings=settings,
-                                       ip=actor.ip, user_agent=actor.user_agent)
-    audit.record(session, actor=actor, action=AuditAction.login, entity_type="staff_user",
-                 entity_id=result.user.id)
+    outcome = logins.log_in(session, username=username, password=password, settings=settings,
+                            anonymous=actor_for(request, None))
     session.commit()
+    if not outcome.token:
+        return render(request, "auth/login.html",
+                      {"next": _safe_next(next), "error": outcome.error, "username": username},
+                      status=429 if outcome.locked_seconds else 401)
     response = htmx.redirect(request, _safe_next(next))
-    _set_session_cookie(response, token, settings)
-    _set_language_cookie(response, result.user.language)
+    _set_session_cookie(response, outcome.token, settings)
+    _set_language_cookie(response, outcome.language)
     # A fresh CSRF token after login, so one planted before it is worthless.
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
@@ -75,9 +66,8 @@ def _set_session_cookie(response: Response, token: str, settings) -> None:
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep, user: CurrentUser):
-    service.close_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
-    audit.record(session, actor=actor_for(request, user), action=AuditAction.logout,
-                 entity_type="staff_user", entity_id=user.id)
+    logins.log_out(session, token=request.cookies.get(SESSION_COOKIE, ""), user=user,
+                   actor=actor_for(request, user))
     session.commit()
     response = htmx.redirect(request, "/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
