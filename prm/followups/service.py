@@ -142,6 +142,13 @@ def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
                           col(WorklistItem.id))
 
 
+def row_for(session: Session, *, item: WorklistItem) -> WorklistRow:
+    """One item as its list row shows it: the patient and who has claimed it."""
+    claimer = session.get(User, item.claimed_by_user_id) if item.claimed_by_user_id else None
+    return WorklistRow(item, session.get(Patient, item.patient_id),
+                       (claimer.full_name or claimer.username) if claimer else "", "")
+
+
 def get_item(session: Session, item_id: int) -> WorklistItem:
     item = session.get(WorklistItem, item_id)
     if item is None:

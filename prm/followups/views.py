@@ -17,7 +17,7 @@ from prm.db import SessionDep
 from prm.errors import PrmError
 from prm.followups import labels, service
 from prm.followups.service import Rebooking, WorklistFilter
-from prm.models.staff import User
+from prm.i18n import current_language
 from prm.models.types import utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus
 from prm.patients import service as patients
@@ -76,22 +76,12 @@ def today_count(request: Request, session: SessionDep, user: Worker):
 
 
 def _row_context(session, request, item, **extra) -> dict:
-    from prm.models.patient import Patient
-
     return {
-        "row": service.WorklistRow(item, session.get(Patient, item.patient_id),
-                                   _claimer_name(session, item), ""),
+        "row": service.row_for(session, item=item),
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session), **extra,
     }
-
-
-def _claimer_name(session, item) -> str:
-    if not item.claimed_by_user_id:
-        return ""
-    claimer = session.get(User, item.claimed_by_user_id)
-    return (claimer.full_name or claimer.username) if claimer else ""
 
 
 def _after_change(request, session, item, **extra):
@@ -127,11 +117,9 @@ def release_item(request: Request, session: SessionDep, user: Worker, item_id: i
 
 
 def _work_context(session, request, item, **extra) -> dict:
-    from prm.models.patient import Patient
-
+    row_context = _row_context(session, request, item)
     return {
-        **_row_context(session, request, item), "item": item,
-        "patient": session.get(Patient, item.patient_id),
+        **row_context, "item": item, "patient": row_context["row"].patient,
         "attempts": service.attempts(session, item=item),
         "cause": service.cause_summary(session, item=item, tz=request.app.state.settings.tz),
         "outcome_labels": labels.outcome_labels(),
@@ -143,8 +131,6 @@ def _work_context(session, request, item, **extra) -> dict:
 
 def _options(records) -> list[tuple[str, str]]:
     """(id, name in the current language) pairs for a select."""
-    from prm.i18n import current_language
-
     thai = current_language.get() == "th"
     return [(str(r.id), (r.name_th if thai and r.name_th else r.name_en)) for r in records]
 
