@@ -15,7 +15,6 @@ from fhir_adapter.mapping import MappingConfig
 from fhir_adapter.settings import mapping_config
 from prm.config import Settings
 from prm.ingest import codec, ingest, progress
-from prm.models.integration import QuarantinedResource, QuarantineStatus
 
 
 def retry(session: Session, settings: Settings, row_ids: list[int]) -> dict[str, int]:
@@ -23,26 +22,21 @@ def retry(session: Session, settings: Settings, row_ids: list[int]) -> dict[str,
     commits. Returns counts of resolved and still failing rows."""
     outcome = {"resolved": 0, "failed": 0}
     for row_id in row_ids:
-        row = session.get(QuarantinedResource, row_id)
-        if row is None or row.status != QuarantineStatus.open:
+        row = progress.open_quarantined(session, row_id)
+        if row is None:
             continue
         chunk = _reread(row, mapping_config(settings, row.server))
         ctx = ingest(session, chunk.records, tz=settings.tz)
         problems = [*chunk.quarantined, *ctx.rejected]
-        if problems:
-            row.error = problems[0].error
-            row.attempts += 1
-            row.last_tried_at = ctx.now
-            session.add(row)
-            outcome["failed"] += 1
-        else:
-            progress.resolve_quarantined(session, row.id, QuarantineStatus.resolved)
-            outcome["resolved"] += 1
+        progress.record_retry(session, row, error=problems[0].error if problems else "",
+                              at=ctx.now)
+        outcome["failed" if problems else "resolved"] += 1
     session.flush()
     return outcome
 
 
-def _reread(row: QuarantinedResource, config: MappingConfig) -> ChunkResult:
+def _reread(row, config: MappingConfig) -> ChunkResult:
+    """Map again what ``row`` (from ``progress.open_quarantined``) holds."""
     if codec.is_encoded_record(row.raw):
         result = ChunkResult()
         result.records.append(codec.decode(row.raw))

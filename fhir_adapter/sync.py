@@ -11,7 +11,7 @@ and imports the folder like ``prm fhir import``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -27,7 +27,6 @@ from fhir_adapter.sources import collect
 from prm.config import PROJECT_ROOT, Settings
 from prm.ingest import ingest, progress
 from prm.ingest.records import IngestSummary
-from prm.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ def run_sync(engine: Engine, settings: Settings, *, client: FhirClient | None = 
     summary, errors = IngestSummary(), {}
     own_client = client is None
     client = client or FhirClient(conn)
-    started = utcnow()
+    started = datetime.now(UTC)
     try:
         for resource_type in types or sync_types(settings):
             try:
@@ -58,7 +57,7 @@ def _pull(engine: Engine, client: FhirClient, config: MappingConfig, settings: S
     overlap = timedelta(seconds=settings.fhir_overlap_seconds)
     with Session(engine, expire_on_commit=False) as session:
         state = progress.sync_state(session, config.server, resource_type)
-        state.last_started_at = utcnow()
+        state.last_started_at = datetime.now(UTC)
         since = state.watermark - overlap if state.watermark else None
         session.commit()
     # No _sort: not every server supports it, and the watermark only moves once the whole
@@ -111,7 +110,7 @@ def _record_outcome(engine: Engine, server: str, resource_type: str, *, error: s
             state.last_error = error[:4000]
         else:
             progress.advance_watermark(state, newest)
-            state.last_success_at, state.last_error, state.last_count = utcnow(), "", count
+            state.last_success_at, state.last_error, state.last_count = datetime.now(UTC), "", count
         session.add(state)
         session.commit()
 
@@ -142,7 +141,7 @@ def run_bulk_sync(engine: Engine, settings: Settings, *, group_id: str | None = 
 
 
 def _export_folder(server: str, manifest: dict) -> Path:
-    stamp = str(manifest.get("transactionTime", utcnow().isoformat()))
+    stamp = str(manifest.get("transactionTime", datetime.now(UTC).isoformat()))
     safe = "".join(c if c.isalnum() else "_" for c in f"{server}_{stamp}")
     return PROJECT_ROOT / "var" / "fhir-exports" / safe
 
@@ -157,7 +156,7 @@ def _bulk_watermarks(engine: Engine, server: str, types: list[str],
         for resource_type in types:
             state = progress.sync_state(session, server, resource_type)
             progress.advance_watermark(state, moment)
-            state.last_success_at, state.last_error = utcnow(), ""
+            state.last_success_at, state.last_error = datetime.now(UTC), ""
             session.add(state)
         session.commit()
 
@@ -167,5 +166,5 @@ def _summary_json(summary: IngestSummary, started: datetime, errors: dict) -> di
                       "quarantined": c.quarantined, "skipped": c.skipped,
                       "waiting": c.waiting, "linked": c.linked}
                for name, c in sorted(summary.by_type.items())}
-    return {"by_type": by_type, "seconds": round((utcnow() - started).total_seconds(), 3),
+    return {"by_type": by_type, "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
             "errors": errors}

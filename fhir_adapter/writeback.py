@@ -11,24 +11,22 @@ item is not sent again. SMS → ``Communication`` waits for the messaging featur
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from fhir_adapter.client import FhirClient, FhirError
 from fhir_adapter.settings import connection
 from prm.config import Settings
+from prm.fhir.writeback import FollowUpForTask, follow_ups_changed_since
 from prm.ingest import keys, progress
 from prm.ingest.records import SourceKey
-from prm.models.integration import SourceRecord
-from prm.models.types import utcnow
-from prm.models.worklist import ItemStatus, Priority, WorklistItem
 
 STATE_TYPE = "Task (write-back)"
 ITEM_SYSTEM = "urn:prm:worklist-item"
-PRIORITY = {Priority.critical: "stat", Priority.high: "urgent", Priority.normal: "routine",
-            Priority.low: "routine"}
+# Keyed by the names of PRM's priorities (``FollowUpForTask.priority``).
+PRIORITY = {"critical": "stat", "high": "urgent", "normal": "routine", "low": "routine"}
 # What the hospital's staff read on the Task; no test names or values (they are on the
 # hospital's own record already).
 RULE_TEXT = {
@@ -49,13 +47,13 @@ def push_tasks(engine: Engine, settings: Settings, *,
     own_client = client is None
     client = client or FhirClient(conn)
     sent = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
-    started = utcnow()
+    started = datetime.now(UTC)
     try:
         with Session(engine, expire_on_commit=False) as session:
             state = progress.sync_state(session, server, STATE_TYPE)
             since = state.watermark - timedelta(minutes=5) if state.watermark else None
-            for item, patient_ref in _changed_items(session, server, since):
-                _push_one(session, client, server, item, patient_ref, sent)
+            for item in follow_ups_changed_since(session, server=server, since=since):
+                _push_one(session, client, server, item, sent)
             if not sent["failed"]:
                 progress.advance_watermark(state, started)
             state.last_count = sent["created"] + sent["updated"]
@@ -67,29 +65,11 @@ def push_tasks(engine: Engine, settings: Settings, *,
     return sent
 
 
-def _changed_items(session: Session, server: str, since: datetime | None):
-    """Items of patients from ``server`` created, claimed or closed since ``since``."""
-    patient_key = SourceRecord.__table__.alias("patient_key")
-    statement = (
-        select(WorklistItem, patient_key.c.resource_id)
-        .join(patient_key, (patient_key.c.local_id == WorklistItem.patient_id)
-              & (patient_key.c.server == server)
-              & (patient_key.c.resource_type == "Patient")
-              & patient_key.c.deleted.is_(False))
-        .order_by(WorklistItem.id))
-    if since is not None:
-        statement = statement.where(or_(WorklistItem.created_at >= since,
-                                        WorklistItem.claimed_at >= since,
-                                        WorklistItem.closed_at >= since))
-    for item, patient_id in session.execute(statement):
-        yield item, f"Patient/{patient_id}"
-
-
-def _push_one(session: Session, client: FhirClient, server: str, item: WorklistItem,
-              patient_ref: str, sent: dict[str, int]) -> None:
-    task = task_for(item, patient_ref)
+def _push_one(session: Session, client: FhirClient, server: str, item: FollowUpForTask,
+              sent: dict[str, int]) -> None:
+    task = task_for(item)
     fingerprint = keys.digest(sorted((k, str(v)) for k, v in task.items()))
-    stored = _stored_task(session, server, item.id)
+    stored = keys.for_local(session, server, "Task", item.item_id)
     if stored is not None and stored.digest == fingerprint:
         sent["unchanged"] += 1
         return
@@ -104,14 +84,8 @@ def _push_one(session: Session, client: FhirClient, server: str, item: WorklistI
     task_id = str(answer.get("id") or (stored.resource_id if stored else ""))
     key = SourceKey(server, "Task", task_id, (answer.get("meta") or {}).get("versionId"))
     known = keys.load(session, server, "Task", [task_id])
-    keys.save(session, [(key, fingerprint, item.id, False)], known)
+    keys.save(session, [(key, fingerprint, item.item_id, False)], known)
     sent["updated" if stored else "created"] += 1
-
-
-def _stored_task(session: Session, server: str, item_id: int) -> SourceRecord | None:
-    return session.execute(select(SourceRecord).where(
-        SourceRecord.server == server, SourceRecord.resource_type == "Task",
-        SourceRecord.local_id == item_id)).scalars().first()
 
 
 # Closed because the follow-up happened (or its cause went away) → completed; closed
@@ -119,22 +93,22 @@ def _stored_task(session: Session, server: str, item_id: int) -> SourceRecord | 
 CANCELLING_REASONS = {"refused", "moved_elsewhere", "deceased"}
 
 
-def _task_status(item: WorklistItem) -> str:
-    if item.status == ItemStatus.closed:
+def _task_status(item: FollowUpForTask) -> str:
+    if item.status == "closed":
         return "cancelled" if item.close_reason in CANCELLING_REASONS else "completed"
-    if item.status == ItemStatus.snoozed:
+    if item.status == "snoozed":
         return "on-hold"
-    return "in-progress" if item.claimed_by_user_id else "requested"
+    return "in-progress" if item.claimed else "requested"
 
 
-def task_for(item: WorklistItem, patient_ref: str) -> dict:
+def task_for(item: FollowUpForTask) -> dict:
     status = _task_status(item)
     task = {
         "resourceType": "Task", "status": status, "intent": "order",
         "priority": PRIORITY.get(item.priority, "routine"),
-        "identifier": [{"system": ITEM_SYSTEM, "value": str(item.id)}],
+        "identifier": [{"system": ITEM_SYSTEM, "value": str(item.item_id)}],
         "code": {"text": RULE_TEXT.get(item.rule, "Follow-up call")},
-        "for": {"reference": patient_ref},
+        "for": {"reference": f"Patient/{item.patient_resource_id}"},
         "authoredOn": item.created_at.isoformat(),
         "restriction": {"period": {"end": item.due_at.isoformat()}},
     }

@@ -5,6 +5,7 @@ patients), through the real client and the fake server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -14,6 +15,7 @@ from fhir_adapter.settings import connection
 from fhir_adapter.sync import run_sync
 from fhir_adapter.writeback import push_tasks
 from prm.config import Settings
+from prm.fhir.writeback import follow_ups_changed_since
 from prm.models.patient import Patient
 from prm.models.types import utcnow
 from prm.models.worklist import ItemStatus, Priority
@@ -104,3 +106,28 @@ def test_a_task_says_why_to_call_but_no_test_name_or_value(engine, settings, fhi
     assert task["code"]["text"] == "Follow-up call: lab result needs a call back"
     assert (task["status"], task["priority"], task["intent"]) == ("requested", "stat", "order")
     assert task["for"]["reference"] == "Patient/p1"
+
+
+def test_write_back_reads_the_servers_patients_items_changed_since_as_plain_values(
+    engine, settings, fhir, server
+):
+    local = synced_patient(engine, settings, fhir, server)
+    server_name = connection(settings).name
+    with Session(engine) as session:
+        patient_row = session.get(Patient, local.id)
+        earlier = utcnow() - timedelta(days=2)
+        make_worklist_item(session, patient=patient_row, created_at=earlier, due_at=earlier)
+        recent = make_worklist_item(session, patient=patient_row, rule="abnormal_lab",
+                                    priority=Priority.critical, claimed_by_user_id=None)
+        make_worklist_item(session, patient=make_patient(session))  # desk-only patient
+        session.commit()
+
+        everything = follow_ups_changed_since(session, server=server_name, since=None)
+        changed = follow_ups_changed_since(session, server=server_name,
+                                           since=utcnow() - timedelta(days=1))
+
+    assert len(everything) == 2
+    [item] = changed
+    assert (item.item_id, item.rule, item.priority, item.status, item.claimed) == (
+        recent.id, "abnormal_lab", "critical", "open", False)
+    assert item.patient_resource_id == patient(1)["id"]

@@ -29,6 +29,7 @@ class StoredKey:
     digest: str
     local_id: int | None
     deleted: bool
+    resource_id: str = ""  # filled by ``for_local`` (``load`` keys its answer by it)
 
 
 def digest(record) -> str:
@@ -51,6 +52,21 @@ def load(session: Session, server: str, resource_type: str,
         for resource_id, *rest in rows:
             found[resource_id] = StoredKey(*rest)
     return found
+
+
+def for_local(session: Session, server: str, resource_type: str,
+              local_id: int) -> StoredKey | None:
+    """The key of the ``resource_type`` on ``server`` that stands for local row
+    ``local_id`` (write-back: the Task kept for a worklist item), or None."""
+    table = SourceRecord.__table__
+    row = session.execute(
+        select(table.c.id, table.c.version_id, table.c.last_updated, table.c.digest,
+               table.c.local_id, table.c.deleted, table.c.resource_id)
+        .where(table.c.server == server, table.c.resource_type == resource_type,
+               table.c.local_id == local_id)
+        .order_by(table.c.id).limit(1)
+    ).first()
+    return StoredKey(*row) if row else None
 
 
 def local_ids(session: Session, server: str, references: Iterable[str]) -> dict[str, int]:

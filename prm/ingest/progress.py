@@ -56,6 +56,23 @@ def resolve_quarantined(session: Session, row_id: int, status: str) -> None:
                     .values(status=status, last_tried_at=utcnow()))
 
 
+def open_quarantined(session: Session, row_id: int) -> QuarantinedResource | None:
+    """The quarantined row when it is still open (what a retry works on), else None."""
+    row = session.get(QuarantinedResource, row_id)
+    return row if row is not None and row.status == QuarantineStatus.open else None
+
+
+def record_retry(session: Session, row: QuarantinedResource, *, error: str,
+                 at: datetime) -> None:
+    """The outcome of retrying ``row``: resolved when ``error`` is empty; otherwise the
+    new error is kept and the attempt counted. The caller commits."""
+    if not error:
+        resolve_quarantined(session, row.id, QuarantineStatus.resolved)
+        return
+    row.error, row.attempts, row.last_tried_at = error, row.attempts + 1, at
+    session.add(row)
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     byte_offset: int = 0
