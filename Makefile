@@ -20,10 +20,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check prm fhir_adapter tests bench
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check prm fhir_adapter tests bench
+	$(BIN)/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
