@@ -17,6 +17,7 @@ from prm.fhir import views as fhir_views
 from prm.followups import views as worklist_views
 from prm.home import router as home_router
 from prm.logs import configure_logging
+from prm.patient_page import views as patient_page_views
 from prm.patients import views as patient_views
 from prm.segments import views as segment_views
 from prm.timeline_registry import register_all
@@ -59,8 +60,10 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
-    for module in (auth_views, patient_views, admin_views, segment_views, worklist_views,
-                   care_views, fhir_views):
+    # patient_views before patient_page_views: /patients/new and /patients/suggest must
+    # be tried before /patients/{patient_id}.
+    for module in (auth_views, patient_views, patient_page_views, admin_views, segment_views,
+                   worklist_views, care_views, fhir_views):
         app.include_router(module.router)
     app.include_router(home_router)
     return app

@@ -53,6 +53,13 @@ def record_view(session: Session, *, patient_id: int, actor: Actor) -> None:
                  entity_id=patient_id, patient_id=patient_id)
 
 
+def record_search(session: Session, *, found: int, actor: Actor) -> None:
+    """The audit row of a search from the search page: how many were found, never the
+    words typed (they may be a name or an ID). The caller commits."""
+    audit.record(session, actor=actor, action=AuditAction.search, entity_type="patient",
+                 detail=f"{found} results")
+
+
 def search_fields(values: dict) -> dict:
     """The derived columns name search reads, from the name fields."""
     names = [values.get(k) or "" for k in

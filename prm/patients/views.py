@@ -1,31 +1,21 @@
-"""Patient registry pages: search, register, edit, the 360° page and its quick actions."""
+"""Patient registry pages: search, register and edit. The 360° page is
+``prm.patient_page``."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from functools import cache
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
-from prm import timeline
-from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
-from prm.care.labels import appointment_status_labels
-from prm.contacts import labels as contact_labels
-from prm.contacts import service as contacts
 from prm.db import SessionDep
-from prm.errors import PrmError, ValidationFailed
-from prm.i18n import _, current_language
-from prm.models.audit import AuditAction
+from prm.errors import PrmError
 from prm.models.patient import Channel, Sex
 from prm.patients import service
 from prm.patients.forms import PatientForm
 from prm.patients.search import search_patients
-from prm.patients.service import Overview
 from prm.roles import Permission
 from prm.web import htmx
 from prm.web.templating import render
@@ -33,9 +23,6 @@ from prm.web.templating import render
 router = APIRouter(prefix="/patients")
 Viewer = Annotated[StaffMember, require(Permission.patient_view)]
 Editor = Annotated[StaffMember, require(Permission.patient_edit)]
-Caller = Annotated[StaffMember, require(Permission.contact_log)]
-# Timeline entries per page: enough for a screen; "older entries" fetches the next page.
-TIMELINE_PAGE = 25
 
 
 @router.get("")
@@ -48,8 +35,8 @@ def patient_search(request: Request, session: SessionDep, user: Viewer, q: str =
         return render(request, "patients/_results.html", {
             "result": result, "q": q, "segment_names": service.segment_names(session)})
     if q:
-        audit.record(session, actor=actor_for(request, user), action=AuditAction.search,
-                     entity_type="patient", detail=f"{len(result.patients)} results")
+        service.record_search(session, found=len(result.patients),
+                              actor=actor_for(request, user))
         session.commit()
     return render(request, "patients/search.html", {
         "result": result, "q": q, "segment_names": service.segment_names(session)})
@@ -89,78 +76,6 @@ def _create_patient(request: Request, session, user: StaffMember, form: PatientF
     return htmx.redirect(request, f"/patients/{patient.id}")
 
 
-@router.get("/{patient_id}")
-def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
-                 group: str = ""):
-    page = service.overview(session, patient_id=patient_id, group=group,
-                            timeline_limit=TIMELINE_PAGE)
-    # Audited and committed before any of the page leaves the server.
-    service.record_view(session, patient_id=patient_id, actor=actor_for(request, user))
-    session.commit()
-    return render(request, "patients/detail.html", _detail_context(page, group))
-
-
-def _detail_context(page: Overview, group: str = "",
-                    action_error: ValidationFailed | None = None,
-                    action_form: dict | None = None) -> dict:
-    thai = current_language.get() == "th"
-    return {
-        "patient": page.patient,
-        "patient_id": page.patient.id,
-        "sms_consent": page.patient.sms_consent,
-        "segment": page.segment,
-        "coverages": page.coverages,
-        "segment_names": page.segment_names,
-        "segment_options": list(page.segment_names.items()),
-        "timeline": page.timeline,
-        "timeline_page": TIMELINE_PAGE,
-        "timeline_groups": timeline.GROUPS,
-        "group": group,
-        "today": date.today(),
-        **_form_labels(current_language.get()),
-        "upcoming": page.upcoming,
-        "clinics": {clinic.id: clinic for clinic in page.clinics},
-        "clinic_options": [(str(c.id), c.name_th if thai else c.name_en)
-                           for c in page.clinics],
-        # A failed quick action: the message, the fields in error, what was typed.
-        "action_error": action_error,
-        "err": action_error.field_errors if action_error else {},
-        "typed": action_form or {},
-    }
-
-
-@cache
-def _form_labels(language: str) -> dict[str, dict[str, str]]:
-    # Fixed texts in one language (the current one, which the label functions read):
-    # worked out once per language rather than on every page view.
-    return {"channel_labels": contact_labels.channel_labels(),
-            "reason_labels": contact_labels.reason_labels(),
-            "outcome_labels": contact_labels.outcome_labels(),
-            "appointment_status_labels": appointment_status_labels()}
-
-
-@router.get("/{patient_id}/timeline")
-def patient_timeline(request: Request, session: SessionDep, user: Viewer, patient_id: int,
-                     group: str = "", before: str = ""):
-    patient = service.get_patient(session, patient_id)
-    rows = timeline.entries(session, patient=patient, group=group, before=_parse_cursor(before),
-                            limit=TIMELINE_PAGE)
-    service.record_view(session, patient_id=patient.id, actor=actor_for(request, user))
-    session.commit()
-    return render(request, "patients/_timeline.html",
-                  {"patient": patient, "timeline": rows, "group": group,
-                   "timeline_page": TIMELINE_PAGE,
-                   "timeline_groups": timeline.GROUPS})
-
-
-def _parse_cursor(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 @router.get("/{patient_id}/edit")
 def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id: int):
     patient = service.view_patient(session, patient_id=patient_id,
@@ -189,102 +104,3 @@ def _update_patient(request: Request, session, user: StaffMember, patient_id: in
                       status=error.status)
     session.commit()
     return htmx.redirect(request, f"/patients/{patient.id}")
-
-
-async def _quick_action(request, session, user, patient_id, action) -> object:
-    """Run a side-panel action; on a field error show the page again with the error."""
-    data: FormData = await request.form()
-    return await run_in_threadpool(_run_quick_action, request, session, user, patient_id,
-                                   action, data)
-
-
-def _run_quick_action(request, session, user, patient_id, action, data: FormData):
-    patient = service.get_patient(session, patient_id)
-    try:
-        action(patient, data, actor_for(request, user))
-    except ValidationFailed as error:
-        session.rollback()
-        page = service.overview(session, patient_id=patient_id, timeline_limit=TIMELINE_PAGE)
-        return render(request, "patients/detail.html",
-                      _detail_context(page, action_error=error, action_form=dict(data)),
-                      status=error.status)
-    session.commit()
-    return htmx.redirect(request, f"/patients/{patient_id}")
-
-
-@router.post("/{patient_id}/contacts")
-async def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int):
-    tz = request.app.state.settings.tz
-
-    def action(patient, data, actor):
-        contacts.log_contact(session, patient=patient, channel=data.get("channel", ""),
-                             reason=data.get("reason", ""), outcome=data.get("outcome", ""),
-                             note=data.get("note", ""), actor=actor,
-                             booking=_booking(data, tz))
-
-    return await _quick_action(request, session, user, patient_id, action)
-
-
-def _booking(data, tz) -> contacts.Booking | None:
-    """The appointment booked during a call, when the form names one."""
-    if data.get("outcome") != "appointment_booked":
-        return None
-    clinic, starts_at = data.get("clinic_id", ""), data.get("starts_at", "")
-    try:
-        when = datetime.fromisoformat(starts_at).replace(tzinfo=tz) if starts_at else None
-    except ValueError:
-        when = None
-    return contacts.Booking(clinic_id=int(clinic) if clinic.isdigit() else None,
-                            starts_at=when)
-
-
-@router.post("/{patient_id}/notes")
-async def add_note(request: Request, session: SessionDep, user: Caller, patient_id: int):
-    def action(patient, data, actor):
-        service.add_note(session, patient=patient, text=data.get("text", ""), actor=actor)
-
-    return await _quick_action(request, session, user, patient_id, action)
-
-
-@router.post("/{patient_id}/consent")
-async def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: int):
-    def action(patient, data, actor):
-        service.set_sms_consent(session, patient=patient, consent=data.get("consent") == "yes",
-                                source=data.get("source", "") or "staff", actor=actor)
-
-    return await _quick_action(request, session, user, patient_id, action)
-
-
-def _optional_date(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        message = _("Use the date picker or YYYY-MM-DD (Christian era).")
-        raise ValidationFailed(message, field_errors={field: message}) from error
-
-
-@router.post("/{patient_id}/coverages")
-async def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int):
-    def action(patient, data, actor):
-        service.add_coverage(
-            session, patient=patient, segment_code=data.get("segment_code", ""),
-            payer_name=data.get("payer_name", "").strip(),
-            member_id=data.get("member_id", "").strip(),
-            referral_from=data.get("referral_from", "").strip(),
-            valid_from=_optional_date(data.get("valid_from", ""), "valid_from"),
-            valid_to=_optional_date(data.get("valid_to", ""), "valid_to"), actor=actor,
-        )
-
-    return await _quick_action(request, session, user, patient_id, action)
-
-
-@router.post("/{patient_id}/coverages/{coverage_id}/end")
-def end_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
-                 coverage_id: int, confirm: Annotated[str, Form()] = ""):
-    patient = service.get_patient(session, patient_id)
-    service.end_coverage(session, patient=patient, coverage_id=coverage_id,
-                         actor=actor_for(request, user))
-    session.commit()
-    return htmx.redirect(request, f"/patients/{patient_id}")
