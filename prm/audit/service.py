@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from prm.models.audit import AuditAction, AuditEvent
-from prm.models.staff import User
 from prm.models.types import utcnow
 
-if TYPE_CHECKING:
-    from prm.auth.service import StaffMember
+
+class Identified(Protocol):
+    """Anyone with an id and a username: a staff row or the request's signed-in member
+    (``prm.auth.service.StaffMember``; audit sits below auth, so it does not import it)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def username(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,7 @@ class Actor:
     request_id: str = ""
 
     @classmethod
-    def for_user(cls, user: StaffMember | User, **where: str) -> Actor:
+    def for_user(cls, user: Identified, **where: str) -> Actor:
         return cls(user_id=user.id, username=user.username, **where)
 
 
