@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from prm.care import appointments
 from prm.models.care import Appointment, AppointmentChange, AppointmentStatus, Clinic, Clinician
+from tests.care_factories import make_appointment, make_clinic
 from tests.factories import TEST_ACTOR, login, make_patient, make_user
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -92,7 +93,7 @@ def _service_book(session, patient, clinic, clinician, local: datetime) -> Appoi
 def _set_status(client, appointment, to_status, *, reason="", htmx=False, next="/appointments"):
     headers = {"HX-Request": "true"} if htmx else {}
     return client.post(f"/appointments/{appointment.id}/status", headers=headers,
-                       data={"to_status": to_status, "reason": reason, "next": next})
+                       data={"to_status": to_status, "cancel_reason": reason, "next": next})
 
 
 def test_it_books_an_appointment_in_the_hospital_zone(desk, session, clinic, doctors):
@@ -315,22 +316,117 @@ def test_the_day_is_the_hospitals_day(desk, session, clinic):
     assert f"HN {early.hn}" not in page
 
 
-def test_the_day_filters_by_clinic_and_counts_statuses(desk, session, clinic, doctors):
-    other = Clinic(code="EYE", name_th="จักษุ", name_en="Eye clinic")
-    session.add(other)
-    session.commit()
+@pytest.fixture
+def eye_clinic(session) -> Clinic:
+    return make_clinic(session, code="EYE", name_th="จักษุ", name_en="Eye clinic")
+
+
+def test_without_a_clinic_the_day_shows_how_each_clinic_stands_and_no_rows(
+        desk, session, clinic, doctors, eye_clinic):
     nine = _at(9)
     mine = _service_book(session, make_patient(session), clinic, doctors[0], nine)
-    theirs = _service_book(session, make_patient(session), other, None, nine)
+    _service_book(session, make_patient(session), clinic, doctors[1], nine)
+    theirs = _service_book(session, make_patient(session), eye_clinic, None, nine)
+    appointments.change_status(session, appointment=theirs, to_status="arrived",
+                               actor=TEST_ACTOR)
+    session.commit()
 
-    page = desk.get(f"/appointments?day={_day().isoformat()}&clinic={clinic.id}")
-    partial = desk.get(f"/appointments?day={_day().isoformat()}",
-                       headers={"HX-Request": "true"})
+    page = desk.get(f"/appointments?day={_day().isoformat()}").text
 
-    assert f'id="appt-{mine.id}"' in page.text
-    assert f'id="appt-{theirs.id}"' not in page.text
-    assert "<html" not in partial.text and partial.text.count('class="appt-row') == 2
-    assert "<strong>2</strong> in all" in partial.text
+    assert 'class="appt-row' not in page and f'id="appt-{mine.id}"' not in page
+    medicine = page.split(f"clinic={clinic.id}")[1].split("</tr>")[0]
+    eye = page.split(f"clinic={eye_clinic.id}")[1].split("</tr>")[0]
+    assert "<strong>2</strong>" in medicine and "Booked" in medicine
+    assert "<strong>1</strong>" in eye and "Checked in" in eye and "Booked" not in eye
+    assert "Choose a clinic to see its patients and check them in." in page
+
+
+def test_a_chosen_clinic_shows_its_own_rows_and_counts(desk, session, clinic, doctors,
+                                                      eye_clinic):
+    nine = _at(9)
+    mine = _service_book(session, make_patient(session), clinic, doctors[0], nine)
+    theirs = _service_book(session, make_patient(session), eye_clinic, None, nine)
+    query = f"day={_day().isoformat()}&clinic={clinic.id}"
+
+    page = desk.get(f"/appointments?{query}")
+    partial = desk.get(f"/appointments?{query}", headers={"HX-Request": "true"})
+    one_doctor = desk.get(f"/appointments?{query}&clinician={doctors[1].id}").text
+
+    assert f'id="appt-{mine.id}"' in page.text and f'id="appt-{theirs.id}"' not in page.text
+    assert "<html" not in partial.text and partial.text.count('class="appt-row') == 1
+    assert "<strong>1</strong> in all" in partial.text
+    assert f'id="appt-{mine.id}"' not in one_doctor
+    assert "No appointments in this clinic on this day." in one_doctor
+
+
+def test_the_desk_remembers_the_clinic_chosen_last_until_all_clinics_is_chosen(
+        desk, session, clinic, eye_clinic):
+    theirs = _service_book(session, make_patient(session), eye_clinic, None, _at(9))
+    day = _day().isoformat()
+
+    desk.get(f"/appointments?day={day}&clinic={eye_clinic.id}")
+    remembered = desk.get(f"/appointments?day={day}").text
+    desk.get(f"/appointments?day={day}&clinic=")
+    forgotten = desk.get(f"/appointments?day={day}").text
+
+    assert f'id="appt-{theirs.id}"' in remembered
+    assert f'<option value="{eye_clinic.id}" selected>' in remembered
+    assert 'class="appt-row' not in forgotten
+
+
+def test_a_clinics_long_day_comes_a_hundred_rows_a_page(desk, session, clinic):
+    patient = make_patient(session)
+    first = _at(7)
+    for minute in range(105):
+        make_appointment(session, patient=patient, clinic=clinic,
+                         starts_at=first + timedelta(minutes=minute))
+    query = f"/appointments?day={_day().isoformat()}&clinic={clinic.id}"
+
+    page_one = desk.get(query).text
+    page_two = desk.get(f"{query}&page=2").text
+    past_the_end = desk.get(f"{query}&page=9").text
+
+    assert page_one.count('class="appt-row') == 100
+    assert "<strong>105</strong> in all" in page_one
+    assert "Appointments 1–100 of 105" in page_one and "page=2" in page_one
+    assert page_two.count('class="appt-row') == 5 and ">08:44<" in page_two
+    assert "Appointments 101–105 of 105" in page_two
+    assert past_the_end.count('class="appt-row') == 5
+
+
+def test_a_reason_longer_than_the_record_holds_is_a_field_error_and_nothing_is_saved(
+        desk, session, clinic):
+    too_long = "ก" * 301
+
+    response = _book(desk, make_patient(session), clinic, reason=too_long)
+
+    assert response.status_code == 422
+    assert "At most 300 characters." in response.text.split('id="e-reason"')[1]
+    assert too_long in response.text  # kept whole, as typed, never cut
+    assert _appointments(session) == []
+
+
+def test_a_date_that_is_not_one_is_a_field_error_showing_what_was_typed(desk, session,
+                                                                          clinic):
+    response = _book(desk, make_patient(session), clinic, day=None, date="14/02/2568")
+
+    assert response.status_code == 422
+    error = response.text.split('id="e-date"')[1].split("</div>")[0]
+    assert "Use the date picker or YYYY-MM-DD (Christian era)." in error
+    assert 'value="14/02/2568"' in response.text
+    assert _appointments(session) == []
+
+
+def test_a_cancel_reason_too_long_is_refused_in_the_row_and_kept(desk, session, clinic):
+    appointment = _service_book(session, make_patient(session), clinic, None, _at(9))
+    too_long = "x" * 301
+
+    response = _set_status(desk, appointment, "cancelled", reason=too_long, htmx=True)
+
+    assert response.status_code == 422
+    assert "At most 300 characters." in response.text
+    assert f'value="{too_long}"' in response.text
+    assert _appointments(session)[0].status == AppointmentStatus.booked
 
 
 def test_the_patient_page_offers_booking_and_lists_the_next_appointments(desk, session,

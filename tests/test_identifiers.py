@@ -55,10 +55,21 @@ def test_it_accepts_national_ids_with_a_correct_check_digit(national_id):
     "11017002307080",  # 14 digits
     "110170023070X",
     "",
-    "1-1017-00230-70-8",  # dashes must be cleaned first
+    "9101700230703",  # no ID starts with 9 (python-stdnum's rule)
 ])
 def test_it_rejects_national_ids_with_a_bad_check_digit_or_shape(national_id):
     assert not national_id_is_valid(national_id)
+
+
+def test_it_accepts_a_national_id_as_printed_on_the_card_with_dashes():
+    assert national_id_is_valid("1-1017-00230-70-8")
+
+
+def test_it_accepts_the_ids_of_people_without_thai_registration_status():
+    first_twelve = "008901234567"  # lead digit 0: stateless residents, refused by stdnum
+    assert national_id_is_valid(first_twelve + national_id_check_digit(first_twelve))
+    assert not national_id_is_valid(first_twelve + str((int(
+        national_id_check_digit(first_twelve)) + 1) % 10))
 
 
 def test_it_cleans_dashes_and_spaces_from_typed_national_ids():

@@ -90,6 +90,43 @@ def test_it_accepts_a_national_id_typed_with_dashes(nurse_client, session):
     assert patient.national_id == national_id
 
 
+# The second is the report: a million characters (just under the 1 MiB a form field may
+# carry) were stored as a given name.
+@pytest.mark.parametrize("too_long", ["ก" * 101, "a" * 1_000_000])
+def test_it_refuses_a_name_longer_than_the_record_holds_and_keeps_it_whole(
+    nurse_client, session, too_long
+):
+    response = nurse_client.post("/patients", data=registration(given_name_th=too_long))
+
+    assert response.status_code == 422
+    error = response.text.split('id="e-given_name_th"')[1].split("</div>")[0]
+    assert shown("At most %(n)s characters.", n=100) in error
+    assert f'value="{too_long}"' in response.text  # never cut, shown again as typed
+    assert _count(session, Patient) == 0
+
+
+def test_it_reads_a_three_letter_country_code_and_refuses_one_that_is_none(
+    nurse_client, session
+):
+    refused = nurse_client.post("/patients", data=registration(nationality="XX"))
+    patient = _registered(nurse_client.post("/patients", data=registration(
+        nationality="mmr", passport_no="MB123456", passport_country="MMR",
+        segment_code="foreign_uninsured")), session)
+
+    assert refused.status_code == 422
+    assert 'id="e-nationality"' in refused.text and 'value="XX"' in refused.text
+    assert (patient.nationality, patient.passport_country) == ("MM", "MM")
+
+
+def test_it_refuses_a_birth_date_typed_in_the_buddhist_era(nurse_client, session):
+    response = nurse_client.post("/patients", data=registration(birth_date="2518-02-14"))
+
+    assert response.status_code == 422
+    assert shown("Use the date picker or YYYY-MM-DD (Christian era).") in response.text
+    assert 'value="2518-02-14"' in response.text
+    assert _count(session, Patient) == 0
+
+
 def test_it_refuses_a_national_id_that_is_already_registered(nurse_client, session):
     existing = make_patient(session)
     before = _count(session, Patient)

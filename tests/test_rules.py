@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from prm.care import appointments as appointment_desk
+from prm.care import day as appointment_day
 from prm.care import records
 from prm.db import is_postgres
 from prm.followups import service
@@ -461,13 +462,14 @@ def test_an_appointment_at_half_past_midnight_belongs_to_the_next_bangkok_day(se
                             starts_at=_bangkok(day + timedelta(days=1), 0, 30))
     assert late.starts_at == datetime(2025, 3, 10, 17, 30, tzinfo=UTC)
 
-    start, end = appointment_desk.day_bounds(day + timedelta(days=1), BANGKOK)
+    start, end = appointment_day.day_bounds(day + timedelta(days=1), BANGKOK)
     assert start <= late.starts_at < end
-    start, end = appointment_desk.day_bounds(day, BANGKOK)
+    start, end = appointment_day.day_bounds(day, BANGKOK)
     assert not start <= late.starts_at < end
-    assert appointment_desk.day_list(session, day=day, tz=BANGKOK) == []
-    assert [a.id for a, _ in appointment_desk.day_list(
-        session, day=day + timedelta(days=1), tz=BANGKOK)] == [late.id]
+    assert appointment_day.clinic_day(session, day=day, tz=BANGKOK,
+                                      clinic_id=clinic.id).rows == []
+    assert [a.id for a, _ in appointment_day.clinic_day(
+        session, day=day + timedelta(days=1), tz=BANGKOK, clinic_id=clinic.id).rows] == [late.id]
 
 
 def test_snoozed_and_closed_items_are_not_in_the_queue(session):

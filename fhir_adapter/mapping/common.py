@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from prm.ingest.records import DeletedRecord, SourceKey
+from prm.patients.identifiers import country_alpha2, country_codes
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"  # identifier types
 
@@ -409,37 +410,8 @@ def best_names(names: Iterable[Any]) -> tuple[NameParts | None, NameParts | None
     return (thai_name[1] if thai_name else None, other_name[1] if other_name else None)
 
 
-# ISO 3166-1 alpha-3 → alpha-2, five characters per country ("THATH" = THA → TH).
-_ALPHA3_ALPHA2 = (
-    "ABWAW AFGAF AGOAO AIAAI ALAAX ALBAL ANDAD AREAE ARGAR ARMAM ASMAS ATAAQ ATFTF ATGAG "
-    "AUSAU AUTAT AZEAZ BDIBI BELBE BENBJ BESBQ BFABF BGDBD BGRBG BHRBH BHSBS BIHBA BLMBL "
-    "BLRBY BLZBZ BMUBM BOLBO BRABR BRBBB BRNBN BTNBT BVTBV BWABW CAFCF CANCA CCKCC CHECH "
-    "CHLCL CHNCN CIVCI CMRCM CODCD COGCG COKCK COLCO COMKM CPVCV CRICR CUBCU CUWCW CXRCX "
-    "CYMKY CYPCY CZECZ DEUDE DJIDJ DMADM DNKDK DOMDO DZADZ ECUEC EGYEG ERIER ESHEH ESPES "
-    "ESTEE ETHET FINFI FJIFJ FLKFK FRAFR FROFO FSMFM GABGA GBRGB GEOGE GGYGG GHAGH GIBGI "
-    "GINGN GLPGP GMBGM GNBGW GNQGQ GRCGR GRDGD GRLGL GTMGT GUFGF GUMGU GUYGY HKGHK HMDHM "
-    "HNDHN HRVHR HTIHT HUNHU IDNID IMNIM INDIN IOTIO IRLIE IRNIR IRQIQ ISLIS ISRIL ITAIT "
-    "JAMJM JEYJE JORJO JPNJP KAZKZ KENKE KGZKG KHMKH KIRKI KNAKN KORKR KWTKW LAOLA LBNLB "
-    "LBRLR LBYLY LCALC LIELI LKALK LSOLS LTULT LUXLU LVALV MACMO MAFMF MARMA MCOMC MDAMD "
-    "MDGMG MDVMV MEXMX MHLMH MKDMK MLIML MLTMT MMRMM MNEME MNGMN MNPMP MOZMZ MRTMR MSRMS "
-    "MTQMQ MUSMU MWIMW MYSMY MYTYT NAMNA NCLNC NERNE NFKNF NGANG NICNI NIUNU NLDNL NORNO "
-    "NPLNP NRUNR NZLNZ OMNOM PAKPK PANPA PCNPN PERPE PHLPH PLWPW PNGPG POLPL PRIPR PRKKP "
-    "PRTPT PRYPY PSEPS PYFPF QATQA REURE ROURO RUSRU RWARW SAUSA SDNSD SENSN SGPSG SGSGS "
-    "SHNSH SJMSJ SLBSB SLESL SLVSV SMRSM SOMSO SPMPM SRBRS SSDSS STPST SURSR SVKSK SVNSI "
-    "SWESE SWZSZ SXMSX SYCSC SYRSY TCATC TCDTD TGOTG THATH TJKTJ TKLTK TKMTM TLSTL TONTO "
-    "TTOTT TUNTN TURTR TUVTV TWNTW TZATZ UGAUG UKRUA UMIUM URYUY USAUS UZBUZ VATVA VCTVC "
-    "VENVE VGBVG VIRVI VNMVN VUTVU WLFWF WSMWS YEMYE ZAFZA ZMBZM ZWEZW "
-)
-_ALPHA2_BY_ALPHA3 = {pair[:3]: pair[3:] for pair in _ALPHA3_ALPHA2.split()}
-_ALPHA2 = frozenset(_ALPHA2_BY_ALPHA3.values())
-
-
-def country_alpha2(code: str | None) -> str | None:
-    """An ISO 3166 alpha-2 or alpha-3 code (any case) → alpha-2, else None."""
-    code = (code or "").strip().upper()
-    if len(code) == 2:
-        return code if code in _ALPHA2 else None
-    return _ALPHA2_BY_ALPHA3.get(code) if len(code) == 3 else None
+# Country codes are ISO 3166 through pycountry (prm.patients.identifiers.country_alpha2,
+# imported above, is what the mappers call).
 
 
 def country_from_text(text: str | None) -> str | None:
@@ -455,8 +427,9 @@ def _country_names() -> dict[str, str]:
     from babel import Locale
 
     names: dict[str, str] = {}
+    alpha2 = country_codes()
     for locale in ("en", "th"):
         for code, name in Locale.parse(locale).territories.items():
-            if code in _ALPHA2:
+            if code in alpha2:
                 names.setdefault(name.casefold(), code)
     return names

@@ -7,8 +7,7 @@ booking the same slot at once cannot both succeed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, and_, insert, literal, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from sqlmodel import Session, col, select
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.errors import Conflict, NotFound, ValidationFailed
+from prm.forms import column_limit
 from prm.i18n import _
 from prm.models.audit import AuditAction
 from prm.models.care import (
@@ -30,6 +30,7 @@ from prm.models.care import (
 from prm.models.patient import Patient
 from prm.models.types import UTCDateTime, utcnow
 
+REASON_LIMIT = column_limit(Appointment, "reason")
 # Which status may follow which; anything else is refused with a clear message.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     AppointmentStatus.proposed: {"booked", "confirmed", "cancelled"},
@@ -57,10 +58,11 @@ def book(
 ) -> Appointment:
     """Book a slot. Raises ValidationFailed (missing/invalid fields) or Conflict (taken)."""
     _validate_booking(session, clinic_id, clinician_id, starts_at, minutes)
+    _refuse_too_long(reason=reason)
     _refuse_double_booking(session, clinician_id, starts_at, minutes, exclude_id=None)
     appointment = Appointment(
         patient_id=patient.id, clinic_id=clinic_id, clinician_id=clinician_id,
-        starts_at=starts_at, minutes=minutes, status=status, reason=reason.strip()[:300],
+        starts_at=starts_at, minutes=minutes, status=status, reason=reason.strip(),
         follow_up_of_encounter_id=follow_up_of_encounter_id, booked_via=booked_via,
         created_by_user_id=actor.user_id,
     )
@@ -86,6 +88,15 @@ def _validate_booking(session, clinic_id, clinician_id, starts_at, minutes) -> N
         errors["starts_at"] = _("That time is in the past.")
     if not 5 <= minutes <= 480:
         errors["minutes"] = _("Between 5 and 480 minutes.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+
+
+def _refuse_too_long(**texts: str) -> None:
+    """A reason longer than its column is refused, never cut (forms check it first; this
+    guards the other callers)."""
+    errors = {name: _("At most %(n)s characters.", n=REASON_LIMIT)
+              for name, text in texts.items() if len(text.strip()) > REASON_LIMIT}
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
 
@@ -127,7 +138,7 @@ def _history(session, appointment, from_status, to_status, from_start, to_start,
              actor: Actor) -> None:
     session.add(AppointmentChange(
         appointment_id=appointment.id, from_status=from_status, to_status=to_status,
-        from_starts_at=from_start, to_starts_at=to_start, reason=reason[:300],
+        from_starts_at=from_start, to_starts_at=to_start, reason=reason.strip(),
         actor_user_id=actor.user_id,
     ))
     session.flush()
@@ -146,12 +157,13 @@ def change_status(
     if to_status == AppointmentStatus.cancelled and not reason.strip():
         message = _("Say why the appointment is cancelled.")
         raise ValidationFailed(message, field_errors={"cancel_reason": message})
+    _refuse_too_long(cancel_reason=reason)
     from_status = appointment.status
     appointment.status = AppointmentStatus(to_status)
     if to_status == AppointmentStatus.arrived:
         appointment.checked_in_at = utcnow()
     if to_status == AppointmentStatus.cancelled:
-        appointment.cancel_reason = reason.strip()[:300]
+        appointment.cancel_reason = reason.strip()
     appointment.updated_at = utcnow()
     session.add(appointment)
     session.flush()
@@ -173,6 +185,7 @@ def reschedule(
     clinician_id = clinician_id or appointment.clinician_id
     _validate_booking(session, appointment.clinic_id, clinician_id, starts_at,
                       appointment.minutes)
+    _refuse_too_long(reason=reason)
     _refuse_double_booking(session, clinician_id, starts_at, appointment.minutes,
                            exclude_id=appointment.id)
     from_start, from_status = appointment.starts_at, appointment.status
@@ -225,25 +238,6 @@ def _literal_time(value: datetime):
 
 def _text(value: str):
     return literal(value, String())
-
-
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """UTC start and end of a calendar day in the hospital's zone."""
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return start, start + timedelta(days=1)
-
-
-def day_list(session: Session, *, day: date, tz: ZoneInfo, clinic_id: int | None = None,
-             clinician_id: int | None = None) -> list[tuple[Appointment, Patient]]:
-    start, end = day_bounds(day, tz)
-    query = (select(Appointment, Patient).join(Patient, Patient.id == Appointment.patient_id)
-             .where(Appointment.starts_at >= start, Appointment.starts_at < end))
-    if clinic_id:
-        query = query.where(Appointment.clinic_id == clinic_id)
-    if clinician_id:
-        query = query.where(Appointment.clinician_id == clinician_id)
-    return list(session.exec(query.order_by(col(Appointment.starts_at),
-                                            col(Appointment.clinician_id))).all())
 
 
 def clinics(session: Session) -> list[Clinic]:

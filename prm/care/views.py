@@ -1,24 +1,24 @@
-"""The appointments desk: a day's list per clinic or clinician, booking, status changes
-in place (htmx), and rescheduling that keeps the history."""
+"""The appointments desk: the day (an overview of every clinic, one clinic's list a page
+at a time), booking, status changes in place (htmx), and rescheduling that keeps the
+history."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember, list_users
-from prm.care import appointments
+from prm.care import appointments, day
+from prm.care.forms import AppointmentForm, ClinicianQuery, DayFilter, StatusForm
 from prm.care.labels import appointment_status_labels
 from prm.db import SessionDep
-from prm.errors import Conflict, PrmError, ValidationFailed
+from prm.errors import PrmError, ValidationFailed
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
 from prm.models.care import ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus
@@ -28,11 +28,11 @@ from prm.patients.identifiers import clean_hn
 from prm.patients.search import search_patients
 from prm.roles import Permission
 from prm.web import htmx
+from prm.web.forms import submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/appointments")
 Desk = Annotated[StaffMember, require(Permission.appointments)]
-DomainError = (Conflict, ValidationFailed)
 
 # The order statuses are counted and shown in, as the day goes.
 STATUS_ORDER = (AppointmentStatus.booked, AppointmentStatus.confirmed, AppointmentStatus.arrived,
@@ -41,90 +41,18 @@ STATUS_ORDER = (AppointmentStatus.booked, AppointmentStatus.confirmed, Appointme
 RESCHEDULABLE = (*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.noshow)
 CANCELLABLE = tuple(status for status, allowed in appointments.ALLOWED_TRANSITIONS.items()
                     if AppointmentStatus.cancelled in allowed)
+# The clinic a desk chose last, so a clerk who works one clinic's list all day gets it
+# back from the menu link; "All clinics" forgets it.
+LAST_CLINIC_COOKIE = "prm_desk_clinic"
+LAST_CLINIC_DAYS = 30
 
 
-def _parse_id(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+def _tz(request: Request):
+    return request.app.state.settings.tz
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _local_datetime(day: str, clock: str, tz) -> datetime | None:
-    """A date and a time typed in the hospital's zone, as an aware UTC datetime."""
-    parsed_day = _parse_date(day)
-    try:
-        parsed_time = time.fromisoformat(clock.strip())
-    except ValueError:
-        return None
-    if parsed_day is None:
-        return None
-    return datetime.combine(parsed_day, parsed_time, tzinfo=tz).astimezone(UTC)
-
-
-def _today(tz) -> date:
-    return utcnow().astimezone(tz).date()
-
-
-def _safe_next(target: str) -> str:
-    """Only back into the desk, so a crafted form cannot send staff elsewhere."""
-    if not target.startswith("/appointments") or any(c in target for c in "\\\r\n\t"):
-        return "/appointments"
-    return target
-
-
-@dataclass
-class DayFilter:
-    day: date
-    clinic_id: int | None = None
-    clinician_id: int | None = None
-
-    @classmethod
-    def parse(cls, day: str, clinic: str, clinician: str, tz) -> DayFilter:
-        return cls(_parse_date(day) or _today(tz), _parse_id(clinic), _parse_id(clinician))
-
-    @classmethod
-    def from_url(cls, url: str, tz) -> DayFilter:
-        query = parse_qs(urlsplit(url).query)
-        return cls.parse(*(query.get(key, [""])[0] for key in ("day", "clinic", "clinician")),
-                         tz)
-
-    def url(self, shift_days: int = 0) -> str:
-        params: dict[str, object] = {"day": (self.day + timedelta(days=shift_days)).isoformat()}
-        if self.clinic_id:
-            params["clinic"] = self.clinic_id
-        if self.clinician_id:
-            params["clinician"] = self.clinician_id
-        return "/appointments?" + urlencode(params)
-
-
-@dataclass
-class AppointmentForm:
-    """What staff typed into the booking or reschedule form, kept as typed."""
-
-    patient_id: str = ""
-    hn: str = ""
-    clinic_id: str = ""
-    clinician_id: str = ""
-    date: str = ""
-    time: str = ""
-    minutes: str = "15"
-    reason: str = ""
-
-    @classmethod
-    def from_form(cls, data) -> AppointmentForm:
-        return cls(**{f.name: str(data.get(f.name, f.default)).strip() for f in fields(cls)})
-
-    def starts_at(self, tz) -> datetime | None:
-        return _local_datetime(self.date, self.time, tz)
-
-    def minutes_value(self) -> int:
-        return int(self.minutes) if self.minutes.isdigit() else 0
+def _today(request: Request) -> date:
+    return utcnow().astimezone(_tz(request)).date()
 
 
 def _name(row) -> str:
@@ -164,118 +92,137 @@ def status_actions(status: str) -> list[tuple[str, str]]:
 
 # --- the day ------------------------------------------------------------------------------
 
+def _day_filters(request: Request) -> DayFilter:
+    query = dict(request.query_params)
+    remembered = request.cookies.get(LAST_CLINIC_COOKIE)
+    if "clinic" not in query and remembered:
+        query["clinic"] = remembered
+    return DayFilter.read(query, today=_today(request))
+
+
 def _day_context(session, request, filters: DayFilter, **extra) -> dict:
-    options = _clinician_options(session, filters.clinic_id)
-    if filters.clinician_id and str(filters.clinician_id) not in dict(options):
-        filters.clinician_id = None  # left over from another clinic: show the whole clinic
-    rows = appointments.day_list(session, day=filters.day, tz=request.app.state.settings.tz,
-                                 clinic_id=filters.clinic_id, clinician_id=filters.clinician_id)
+    """The overview of every clinic, or the chosen clinic's list (a page of it)."""
+    lookups = _lookups(session, request)
+    clinic_ids = list(lookups["clinic_names"])
+    if filters.clinic not in clinic_ids:
+        filters.clinic = clinic_ids[0] if len(clinic_ids) == 1 else None
+    options = _clinician_options(session, filters.clinic)
+    if filters.clinician and str(filters.clinician) not in dict(options):
+        filters.clinician = None  # left over from another clinic: show the whole clinic
+    overview = listing = None
+    if filters.clinic:
+        listing = day.clinic_day(session, day=filters.day, tz=_tz(request),
+                                 clinic_id=filters.clinic, clinician_id=filters.clinician,
+                                 page=filters.page)
+    else:
+        overview = day.overview(session, day=filters.day, tz=_tz(request))
     return {
-        "filters": filters, "rows": rows, "next": filters.url(),
-        "counts": Counter(appointment.status for appointment, _patient in rows),
-        "status_order": STATUS_ORDER, "today": _today(request.app.state.settings.tz),
-        "clinician_options": options, **_lookups(session, request), **extra,
+        "filters": filters, "overview": overview, "listing": listing,
+        "next": filters.url(page=listing.page) if listing else filters.url(),
+        "status_order": STATUS_ORDER, "today": _today(request),
+        "clinician_options": options, **lookups, **extra,
     }
 
 
+def _remember_clinic(request: Request, response: Response, clinic_id: int | None) -> None:
+    if "clinic" not in request.query_params:
+        return
+    if clinic_id:
+        response.set_cookie(LAST_CLINIC_COOKIE, str(clinic_id), path="/appointments",
+                            max_age=LAST_CLINIC_DAYS * 86400, httponly=True, samesite="lax")
+    else:
+        response.delete_cookie(LAST_CLINIC_COOKIE, path="/appointments")
+
+
 @router.get("")
-def day_view(request: Request, session: SessionDep, user: Desk, day: str = "",
-             clinic: str = "", clinician: str = ""):
-    filters = DayFilter.parse(day, clinic, clinician, request.app.state.settings.tz)
+def day_view(request: Request, session: SessionDep, user: Desk):
+    filters = _day_filters(request)
     context = _day_context(session, request, filters)
+    listing = context["listing"]
+    shown = (f"clinic {filters.clinic} page {listing.page}: {len(listing.rows)} rows"
+             if listing else "overview")
     audit.record(session, actor=actor_for(request, user), action=AuditAction.search,
-                 entity_type="appointment",
-                 detail=f"day {filters.day.isoformat()}: {len(context['rows'])} rows")
+                 entity_type="appointment", detail=f"day {filters.day.isoformat()}: {shown}")
     session.commit()
-    if htmx.is_htmx(request):
-        return render(request, "appointments/_day.html", context)
-    return render(request, "appointments/day.html", context)
+    template = "appointments/_day.html" if htmx.is_htmx(request) else "appointments/day.html"
+    response = render(request, template, context)
+    _remember_clinic(request, response, filters.clinic)
+    return response
 
 
 @router.get("/clinicians")
-def clinician_options(request: Request, session: SessionDep, user: Desk, clinic_id: str = "",
-                      clinician_id: str = "", clinic: str = "", clinician: str = ""):
-    """The clinician <option>s for a clinic, when a clinic select changes (the booking form
-    names its fields clinic_id/clinician_id, the day filter clinic/clinician)."""
+def clinician_options(request: Request, session: SessionDep, user: Desk):
+    """The clinician <option>s for the clinic a <select> changed to."""
+    query = ClinicianQuery.parse(request.query_params)
     return render(request, "appointments/_clinician_options.html", {
-        "options": _clinician_options(session, _parse_id(clinic_id or clinic)),
-        "value": clinician_id or clinician})
+        "options": _clinician_options(session, query.clinic_id or query.clinic),
+        "value": query.clinician_id or query.clinician})
 
 
 # --- booking ------------------------------------------------------------------------------
 
 def _form_context(session, request, form: AppointmentForm, error: PrmError | None = None
                   ) -> dict:
-    patient_id = _parse_id(form.patient_id)
-    errors = dict(error.field_errors) if error else {}
+    errors = dict(form.errors)
     if "starts_at" in errors:  # the service names the slot; the form shows it by the time
         errors["time"] = errors.pop("starts_at")
     return {
         "form": form, "errors": errors, "error": error,
-        "patient": patients.get_patient(session, patient_id) if patient_id else None,
-        "clinician_options": _clinician_options(session, _parse_id(form.clinic_id)),
+        "patient": patients.get_patient(session, form.patient_id) if form.patient_id else None,
+        "clinician_options": _clinician_options(session, form.clinic_id),
         **_lookups(session, request),
     }
 
 
 @router.get("/new")
-def new_appointment(request: Request, session: SessionDep, user: Desk, patient_id: str = "",
-                    clinic: str = "", day: str = ""):
-    tz = request.app.state.settings.tz
-    form = AppointmentForm(patient_id=str(_parse_id(patient_id) or ""), clinic_id=clinic,
-                           date=(_parse_date(day) or _today(tz)).isoformat())
+def new_appointment(request: Request, session: SessionDep, user: Desk):
+    query = request.query_params
+    form = AppointmentForm.parse({"patient_id": query.get("patient_id", ""),
+                                  "clinic_id": query.get("clinic", ""),
+                                  "date": query.get("day") or _today(request).isoformat()})
     return render(request, "appointments/form.html", _form_context(session, request, form))
 
 
 def _booking_patient(session, form: AppointmentForm):
     """The patient chosen on the page, or the one whose HN was typed (exact match only)."""
-    patient_id = _parse_id(form.patient_id)
-    if patient_id:
-        return patients.get_patient(session, patient_id)
+    if form.patient_id:
+        return patients.get_patient(session, form.patient_id)
     hn = clean_hn(form.hn)
     found = [p for p in search_patients(session, query=hn, limit=5).patients if p.hn == hn]
     if not found:
         message = _("No patient has this HN.") if hn else _("Enter the patient's HN.")
         raise ValidationFailed(message, field_errors={"hn": message})
-    form.patient_id = str(found[0].id)
+    form.patient_id = found[0].id
     return found[0]
 
 
 @router.post("")
 async def book(request: Request, session: SessionDep, user: Desk):
-    form = AppointmentForm.from_form(await request.form())
-    return await run_in_threadpool(_book, request, session, user, form)
+    def save(form: AppointmentForm):
+        return appointments.book(
+            session, patient=_booking_patient(session, form), clinic_id=form.clinic_id,
+            clinician_id=form.clinician_id, starts_at=form.starts_at(_tz(request)),
+            minutes=form.minutes, reason=form.reason, actor=actor_for(request, user))
 
-
-def _book(request: Request, session, user: StaffMember, form: AppointmentForm):
-    try:
-        patient = _booking_patient(session, form)
-        appointment = appointments.book(
-            session, patient=patient, clinic_id=_parse_id(form.clinic_id),
-            clinician_id=_parse_id(form.clinician_id),
-            starts_at=form.starts_at(request.app.state.settings.tz),
-            minutes=form.minutes_value(), reason=form.reason, actor=actor_for(request, user))
-    except DomainError as error:
-        session.rollback()
-        return render(request, "appointments/form.html",
-                      _form_context(session, request, form, error), status=error.status)
-    session.commit()
-    return htmx.redirect(request, f"/patients/{appointment.patient_id}")
+    return await submit(
+        request, session, AppointmentForm, save=save,
+        show=lambda form, error: render(request, "appointments/form.html",
+                                        _form_context(session, request, form, error)),
+        done=lambda form, appointment: f"/patients/{appointment.patient_id}")
 
 
 # --- one appointment ----------------------------------------------------------------------
 
 def _detail_context(session, request, appointment, form: AppointmentForm | None = None,
                     error: PrmError | None = None) -> dict:
-    tz = request.app.state.settings.tz
     if form is None:
-        local = appointment.starts_at.astimezone(tz)
-        form = AppointmentForm(date=local.date().isoformat(), time=local.strftime("%H:%M"),
-                               clinician_id=str(appointment.clinician_id or ""))
+        local = appointment.starts_at.astimezone(_tz(request))
+        form = AppointmentForm(date=local.date(), time=local.time(),
+                               clinician_id=appointment.clinician_id)
     context = _form_context(session, request, form, error)
     context.update({
-        "appointment": appointment, "patient": patients.get_patient(session,
-                                                                     appointment.patient_id),
+        "appointment": appointment,
+        "patient": patients.get_patient(session, appointment.patient_id),
         "history": appointments.history(session, appointment=appointment),
         "user_names": {u.id: u.full_name or u.username for u in list_users(session)},
         "clinician_options": _clinician_options(session, appointment.clinic_id),
@@ -297,54 +244,41 @@ def appointment_page(request: Request, session: SessionDep, user: Desk, appointm
 
 @router.post("/{appointment_id}/reschedule")
 async def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id: int):
-    form = AppointmentForm.from_form(await request.form())
-    return await run_in_threadpool(_reschedule, request, session, user, appointment_id, form)
+    def save(form: AppointmentForm):
+        return appointments.reschedule(
+            session, appointment=appointments.get_appointment(session, appointment_id),
+            starts_at=form.starts_at(_tz(request)), clinician_id=form.clinician_id,
+            reason=form.reason, actor=actor_for(request, user))
 
-
-def _reschedule(request: Request, session, user: StaffMember, appointment_id: int,
-                form: AppointmentForm):
-    appointment = appointments.get_appointment(session, appointment_id)
-    try:
-        appointments.reschedule(
-            session, appointment=appointment,
-            starts_at=form.starts_at(request.app.state.settings.tz),
-            clinician_id=_parse_id(form.clinician_id), reason=form.reason,
-            actor=actor_for(request, user))
-    except DomainError as error:
-        session.rollback()
+    def show(form: AppointmentForm, error: PrmError):
         appointment = appointments.get_appointment(session, appointment_id)
         return render(request, "appointments/detail.html",
-                      _detail_context(session, request, appointment, form, error),
-                      status=error.status)
-    session.commit()
-    return htmx.redirect(request, f"/appointments/{appointment_id}")
+                      _detail_context(session, request, appointment, form, error))
+
+    return await submit(request, session, AppointmentForm, save=save, show=show,
+                        done=lambda form, appointment: f"/appointments/{appointment.id}")
 
 
 # --- status changes -----------------------------------------------------------------------
 
 @router.post("/{appointment_id}/status")
 async def change_status(request: Request, session: SessionDep, user: Desk, appointment_id: int):
-    data = await request.form()
-    values = {key: str(data.get(key, "")) for key in ("to_status", "reason", "next")}
-    return await run_in_threadpool(_change_status, request, session, user, appointment_id,
-                                   values)
+    def save(form: StatusForm):
+        return appointments.change_status(
+            session, appointment=appointments.get_appointment(session, appointment_id),
+            to_status=form.to_status or "", reason=form.cancel_reason,
+            actor=actor_for(request, user))
 
+    def done(form: StatusForm, appointment):
+        if htmx.is_htmx(request):
+            return render(request, "appointments/_row.html",
+                          _row_context(session, request, appointment, form.back_to()))
+        return form.back_to()
 
-def _change_status(request: Request, session, user: StaffMember, appointment_id: int, values: dict):
-    appointment = appointments.get_appointment(session, appointment_id)
-    target = _safe_next(values["next"])
-    try:
-        appointments.change_status(session, appointment=appointment,
-                                   to_status=values["to_status"], reason=values["reason"],
-                                   actor=actor_for(request, user))
-    except DomainError as error:
-        session.rollback()
-        return _status_refused(request, session, appointment_id, target, error)
-    session.commit()
-    if htmx.is_htmx(request):
-        return render(request, "appointments/_row.html",
-                      _row_context(session, request, appointment, target))
-    return htmx.redirect(request, target)
+    return await submit(
+        request, session, StatusForm, save=save, done=done,
+        show=lambda form, error: _status_refused(request, session, appointment_id, form,
+                                                 error))
 
 
 def _row_context(session, request, appointment, target: str, **extra) -> dict:
@@ -352,18 +286,19 @@ def _row_context(session, request, appointment, target: str, **extra) -> dict:
             "patient": patients.get_patient(session, appointment.patient_id), **extra}
 
 
-def _status_refused(request: Request, session, appointment_id: int, target: str,
+def _status_refused(request: Request, session, appointment_id: int, form: StatusForm,
                     error: PrmError):
-    """The row with the refusal in it (htmx), else the page the change came from."""
+    """The row with the refusal in it (htmx), else the page the change came from; the
+    cancel reason as typed goes back into its box."""
     appointment = appointments.get_appointment(session, appointment_id)
+    target, typed = form.back_to(), form.typed["cancel_reason"]
     if htmx.is_htmx(request):
-        return render(request, "appointments/_row.html",
-                      _row_context(session, request, appointment, target, error=error),
-                      status=error.status)
+        return render(request, "appointments/_row.html", _row_context(
+            session, request, appointment, target, error=error, cancel_typed=typed))
     if urlsplit(target).path == f"/appointments/{appointment_id}":
-        return render(request, "appointments/detail.html",
-                      {**_detail_context(session, request, appointment), "status_error": error},
-                      status=error.status)
-    filters = DayFilter.from_url(target, request.app.state.settings.tz)
+        return render(request, "appointments/detail.html", {
+            **_detail_context(session, request, appointment), "status_error": error,
+            "cancel_typed": typed})
+    filters = DayFilter.from_url(target, today=_today(request))
     return render(request, "appointments/day.html",
-                  _day_context(session, request, filters, error=error), status=error.status)
+                  _day_context(session, request, filters, error=error))

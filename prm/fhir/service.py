@@ -11,6 +11,7 @@ from sqlmodel import Session
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.errors import NotFound, ValidationFailed
+from prm.fhir.forms import SegmentRuleForm
 from prm.i18n import _
 from prm.ingest import pending, progress
 from prm.models.audit import AuditAction
@@ -18,13 +19,11 @@ from prm.models.integration import (
     QuarantinedResource,
     QuarantineStatus,
     SegmentRule,
-    SegmentRuleKind,
     SyncState,
 )
 from prm.models.segment import Segment
 
 QUARANTINE_PAGE = 50
-RULE_KINDS = (SegmentRuleKind.code, SegmentRuleKind.payor, SegmentRuleKind.payor_name)
 
 
 @dataclass
@@ -81,28 +80,25 @@ def segment_rules(session: Session) -> list[SegmentRule]:
         SegmentRule.position, SegmentRule.id)).scalars())
 
 
-def add_segment_rule(session: Session, *, kind: str, pattern: str, segment_code: str,
-                     position: str, note: str, actor: Actor) -> SegmentRule:
+def add_segment_rule(session: Session, *, rule: SegmentRuleForm, actor: Actor) -> SegmentRule:
     """Raises ValidationFailed with field errors; the form keeps what was typed."""
     errors = {}
-    if kind not in RULE_KINDS:
+    if rule.kind is None:
         errors["kind"] = _("Choose one of the options.")
-    if not pattern.strip():
+    if not rule.pattern:
         errors["pattern"] = _("Enter a code, identifier or words of the payer's name.")
-    segment = session.get(Segment, segment_code) if segment_code else None
+    segment = session.get(Segment, rule.segment_code) if rule.segment_code else None
     if segment is None or not segment.active:
         errors["segment_code"] = _("Choose one of the options.")
-    if not position.strip().isdigit():
-        errors["position"] = _("Enter a whole number.")
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
-    rule = SegmentRule(kind=kind, pattern=pattern.strip()[:200], segment_code=segment_code,
-                       position=int(position), note=note.strip()[:300])
-    session.add(rule)
+    row = SegmentRule(kind=rule.kind, pattern=rule.pattern, segment_code=rule.segment_code,
+                      position=rule.position, note=rule.note)
+    session.add(row)
     session.flush()
     audit.record(session, actor=actor, action=AuditAction.create, entity_type="segment_rule",
-                 entity_id=rule.id, detail=f"{kind} {rule.pattern} → {segment_code}")
-    return rule
+                 entity_id=row.id, detail=f"{rule.kind} {row.pattern} → {rule.segment_code}")
+    return row
 
 
 def set_rule_active(session: Session, *, rule_id: int, active: bool, actor: Actor) -> None:

@@ -12,14 +12,14 @@ from fastapi.responses import JSONResponse
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.errors import PrmError
 from prm.fhir import service
+from prm.fhir.forms import QuarantineFilter, SegmentRuleForm
 from prm.i18n import _
 from prm.ingest import codec
-from prm.models.integration import QuarantineStatus
 from prm.patients.service import segment_names
 from prm.roles import Permission
 from prm.web import htmx
+from prm.web.forms import submit
 from prm.web.templating import render
 
 router = APIRouter()
@@ -32,17 +32,17 @@ def rule_kind_labels() -> dict[str, str]:
             "payor_name": _("Words in the payor's name")}
 
 
-def _page(request: Request, session, *, status: int = 200, **extra):
-    query = request.query_params
-    state = query.get("status", QuarantineStatus.open)
-    context = {"overview": service.overview(session, status=state,
-                                            resource_type=query.get("type", "")),
+def _page(request: Request, session, *, form: SegmentRuleForm | None = None, **extra):
+    filters = QuarantineFilter.parse(request.query_params)
+    form = form or SegmentRuleForm()
+    context = {"overview": service.overview(session, status=filters.status,
+                                            resource_type=filters.type),
                "rules": service.segment_rules(session), "segment_names": segment_names(session),
                "rule_kinds": rule_kind_labels(),
-               "status_filter": state, "type_filter": query.get("type", ""),
+               "status_filter": filters.status, "type_filter": filters.type,
                "configured": bool(request.app.state.settings.fhir_base_url),
-               "form": {}, "errors": {}, **extra}
-    return render(request, "admin/fhir.html", context, status=status)
+               "form": form, "errors": form.errors, **extra}
+    return render(request, "admin/fhir.html", context)
 
 
 @router.get("/admin/fhir")
@@ -89,23 +89,13 @@ def dismiss(request: Request, session: SessionDep, user: Integrator, row_id: int
 
 
 @router.post("/admin/fhir/rules")
-def add_rule(
-    request: Request, session: SessionDep, user: Integrator,
-    kind: Annotated[str, Form()] = "", pattern: Annotated[str, Form()] = "",
-    segment_code: Annotated[str, Form()] = "", position: Annotated[str, Form()] = "100",
-    note: Annotated[str, Form()] = "",
-):
-    form = {"kind": kind, "pattern": pattern, "segment_code": segment_code,
-            "position": position, "note": note}
-    try:
-        service.add_segment_rule(session, kind=kind, pattern=pattern, segment_code=segment_code,
-                                 position=position, note=note, actor=actor_for(request, user))
-    except PrmError as error:
-        session.rollback()
-        return _page(request, session, status=error.status, form=form,
-                     errors=error.field_errors, error=error.message)
-    session.commit()
-    return _page(request, session, rule_saved=True)
+async def add_rule(request: Request, session: SessionDep, user: Integrator):
+    return await submit(
+        request, session, SegmentRuleForm,
+        save=lambda form: service.add_segment_rule(session, rule=form,
+                                                   actor=actor_for(request, user)),
+        show=lambda form, error: _page(request, session, form=form, error=error.message),
+        done=lambda form, rule: _page(request, session, rule_saved=True))
 
 
 @router.post("/admin/fhir/rules/{rule_id}/active")

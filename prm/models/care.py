@@ -55,6 +55,9 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_patient_start", "patient_id", "starts_at"),
         Index("ix_appointment_status_start", "status", "starts_at"),
         Index("ix_appointment_clinic_start", "clinic_id", "starts_at"),
+        # The appointments day's overview: a day's range, counted by clinic and status
+        # from the index alone.
+        Index("ix_appointment_start_clinic_status", "starts_at", "clinic_id", "status"),
         # One patient per clinician per slot; cancelled and no-show slots are free again.
         Index("uq_appointment_clinician_slot", "clinician_id", "starts_at", unique=True,
               sqlite_where=text(_SLOT_HOLDING), postgresql_where=text(_SLOT_HOLDING)),

@@ -6,6 +6,7 @@ admin-editable rules that turn a payer into a segment."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -52,7 +53,7 @@ class SourcePending(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class QuarantineStatus:
+class QuarantineStatus(StrEnum):
     open = "open"
     resolved = "resolved"
     dismissed = "dismissed"
@@ -115,7 +116,7 @@ class ImportCheckpoint(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class SegmentRuleKind:
+class SegmentRuleKind(StrEnum):
     code = "code"  # a coverage type/class code, "system|code" or "*|code"
     payor = "payor"  # a payor identifier, "system|value" or "*|value"
     payor_name = "payor_name"  # words in the payor's name (case-insensitive)

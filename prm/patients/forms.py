@@ -1,145 +1,151 @@
-"""The patient registration/edit form: parse what staff typed, collect field errors.
+"""The patient registration/edit form (prm.forms): what staff typed, parsed and checked.
 
-Parsing never raises: it returns the cleaned values and a dict of field errors, so the
-form can be shown again with everything the user typed and the error beside its field.
+``PatientForm.from_form(data)`` never raises: field errors land on ``form.errors`` and
+what was typed on ``form.typed``, so the form is shown again as it was. The services
+(``create_patient``/``update_patient``) call ``validate(require_payer=...)`` for the
+values of the Patient row and raise ValidationFailed when ``errors`` is not empty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
+from pydantic import Field, field_validator
+
+from prm.forms import Checkbox, Form, IsoDate, Text, column_limit
 from prm.i18n import _
-from prm.models.patient import Channel, Sex
+from prm.models.patient import Channel, Coverage, Patient, Sex
 from prm.patients.identifiers import (
     clean_hn,
     clean_national_id,
     clean_passport,
+    country_alpha2,
     national_id_is_valid,
     normalise_phone,
 )
 
+# Room for what staff type around the digits: "081-234-5678 ต่อ 12", "+95 9 ...".
+PHONE_AS_TYPED = 30
+NATIONAL_ID_AS_TYPED = 20  # 13 digits, with dashes or spaces as printed on the card
+EARLIEST_BIRTH_YEAR = 1900
 
-@dataclass
-class PatientForm:
-    hn: str = ""
-    national_id: str = ""
-    passport_no: str = ""
-    passport_country: str = ""
-    title_th: str = ""
-    given_name_th: str = ""
-    family_name_th: str = ""
-    title_en: str = ""
-    given_name_en: str = ""
-    family_name_en: str = ""
-    birth_date: str = ""
-    sex: str = Sex.unknown
-    nationality: str = "TH"
-    phone: str = ""
-    phone_alt: str = ""
-    preferred_language: str = "th"
-    preferred_channel: str = Channel.sms
-    sms_consent: bool = False
-    segment_code: str = ""
-    payer_name: str = ""
-    member_id: str = ""
-    referral_from: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
 
+def _limit(name: str, model: type = Patient):
+    return Field("", max_length=column_limit(model, name))
+
+
+class PatientForm(Form):
+    hn: Text = _limit("hn")
+    national_id: Text = Field("", max_length=NATIONAL_ID_AS_TYPED)
+    passport_no: Text = _limit("passport_no")
+    passport_country: Text = ""
+    title_th: Text = _limit("title_th")
+    given_name_th: Text = _limit("given_name_th")
+    family_name_th: Text = _limit("family_name_th")
+    title_en: Text = _limit("title_en")
+    given_name_en: Text = _limit("given_name_en")
+    family_name_en: Text = _limit("family_name_en")
+    birth_date: IsoDate = None
+    sex: Sex = Sex.unknown
+    nationality: Text = "TH"
+    phone: Text = Field("", max_length=PHONE_AS_TYPED)
+    phone_alt: Text = Field("", max_length=PHONE_AS_TYPED)
+    preferred_language: Text = _limit("preferred_language")
+    preferred_channel: Channel = Channel.sms
+    sms_consent: Checkbox = False
+    segment_code: Text = _limit("segment_code")
+    payer_name: Text = _limit("payer_name", Coverage)
+    member_id: Text = _limit("member_id", Coverage)
+    referral_from: Text = _limit("referral_from", Coverage)
+
+    @field_validator("national_id")
     @classmethod
-    def from_form(cls, data) -> PatientForm:
-        form = cls()
-        for f in fields(cls):
-            if f.name in ("errors", "sms_consent"):
-                continue
-            setattr(form, f.name, str(data.get(f.name, getattr(form, f.name)) or "").strip())
-        form.sms_consent = data.get("sms_consent") in ("on", "true", "1", "yes")
-        return form
+    def _national_id(cls, value: str) -> str:
+        value = clean_national_id(value)
+        if value and not national_id_is_valid(value):
+            raise ValueError(_("Not a valid Thai national ID: it must be 13 digits with a "
+                               "correct check digit."))
+        return value
 
-    def validate(self, *, require_payer: bool) -> dict:
-        """Returns the cleaned values for the Patient model; fills ``self.errors``."""
-        errors = self.errors
-        values: dict = {}
-        values["hn"] = clean_hn(self.hn)
-        values["national_id"] = self._national_id()
-        values["passport_no"] = clean_passport(self.passport_no) or None
-        values["passport_country"] = self.passport_country.upper()[:2] or None
-        for name in ("title_th", "given_name_th", "family_name_th", "title_en",
-                     "given_name_en", "family_name_en"):
-            values[name] = getattr(self, name)
-        if not (self.given_name_th or self.given_name_en):
-            errors["given_name_th"] = _("Enter a first name in Thai or English.")
-        if not (self.family_name_th or self.family_name_en):
-            errors["family_name_th"] = _("Enter a family name in Thai or English.")
-        values["nationality"] = (self.nationality or "TH").upper()[:2]
-        if values["nationality"] != "TH" and not values["passport_no"] and not values[
-            "national_id"
-        ]:
-            errors["passport_no"] = _("A foreign patient needs a passport number.")
-        values["birth_date"] = self._birth_date()
-        values["sex"] = self._choice("sex", Sex)
-        values["preferred_channel"] = self._choice("preferred_channel", Channel)
-        values["preferred_language"] = self.preferred_language or "th"
-        values["phone_e164"] = self._phone("phone")
-        values["phone_alt_e164"] = self._phone("phone_alt")
-        if self.sms_consent and not values["phone_e164"] and "phone" not in errors:
-            errors["phone"] = _("SMS consent needs a mobile number.")
-        if require_payer and not self.segment_code:
-            errors["segment_code"] = _("Choose how the patient pays.")
-        return values
-
-    def _national_id(self) -> str | None:
-        value = clean_national_id(self.national_id)
+    @field_validator("passport_country", "nationality")
+    @classmethod
+    def _country(cls, value: str) -> str:
         if not value:
-            return None
-        if not national_id_is_valid(value):
-            self.errors["national_id"] = _(
-                "Not a valid Thai national ID: it must be 13 digits with a correct check digit."
-            )
-        return value
+            return value
+        code = country_alpha2(value)
+        if code is None:
+            raise ValueError(_("Not a country code: use two letters, e.g. TH, MM, LA, KH."))
+        return code
 
-    def _birth_date(self) -> date | None:
-        if not self.birth_date:
-            return None
-        try:
-            value = date.fromisoformat(self.birth_date)
-        except ValueError:
-            self.errors["birth_date"] = _("Use the date picker or YYYY-MM-DD (Christian era).")
-            return None
-        if value > date.today() or value.year < 1900:
-            self.errors["birth_date"] = _("The birth date is not plausible.")
-        return value
-
-    def _phone(self, name: str) -> str | None:
-        raw = getattr(self, name)
-        if not raw:
-            return None
-        value = normalise_phone(raw)
-        if value is None:
-            self.errors[name] = _("Not a valid phone number.")
-        return value
-
-    def _choice(self, name: str, enum):
-        value = getattr(self, name)
-        if value not in enum.__members__:
-            self.errors[name] = _("Choose one of the options.")
-            return next(iter(enum))
-        return enum(value)
+    @field_validator("phone", "phone_alt")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        """The number in E.164 (+66812345678); the form shows it again as typed."""
+        if not value:
+            return value
+        number = normalise_phone(value)
+        if number is None:
+            raise ValueError(_("Not a valid phone number."))
+        return number
 
     @classmethod
-    def from_patient(cls, patient) -> PatientForm:
+    def from_form(cls, data: Mapping[str, Any]) -> PatientForm:
+        return cls.parse(data)
+
+    def check(self) -> None:
+        if not (self.given_name_th or self.given_name_en):
+            self.add_error("given_name_th", _("Enter a first name in Thai or English."))
+        if not (self.family_name_th or self.family_name_en):
+            self.add_error("family_name_th", _("Enter a family name in Thai or English."))
+        if (self.nationality or "TH") != "TH" and not (self.passport_no or self.national_id):
+            self.add_error("passport_no", _("A foreign patient needs a passport number."))
+        if self.birth_date and (self.birth_date > date.today()
+                                or self.birth_date.year < EARLIEST_BIRTH_YEAR):
+            self.add_error("birth_date", _("The birth date is not plausible."))
+        if self.sms_consent and not self.phone:
+            self.add_error("phone", _("SMS consent needs a mobile number."))
+
+    def validate(self, *, require_payer: bool) -> dict:  # type: ignore[override]
+        """The values for the Patient row; adds the payer error to ``self.errors``."""
+        if require_payer and not self.segment_code:
+            self.add_error("segment_code", _("Choose how the patient pays."))
+        return {
+            "hn": clean_hn(self.hn),
+            "national_id": self.national_id or None,
+            "passport_no": clean_passport(self.passport_no) or None,
+            "passport_country": self.passport_country or None,
+            "title_th": self.title_th, "given_name_th": self.given_name_th,
+            "family_name_th": self.family_name_th, "title_en": self.title_en,
+            "given_name_en": self.given_name_en, "family_name_en": self.family_name_en,
+            "nationality": self.nationality or "TH",
+            "birth_date": self.birth_date,
+            "sex": self.sex,
+            "preferred_channel": self.preferred_channel,
+            "preferred_language": self.preferred_language or "th",
+            "phone_e164": self.phone or None,
+            "phone_alt_e164": self.phone_alt or None,
+        }
+
+    @classmethod
+    def from_patient(cls, patient: Patient) -> PatientForm:
+        """The edit form as staff will see it (phones in national format)."""
         from prm.formatting import format_phone
 
-        return cls(
-            hn=patient.hn, national_id=patient.national_id or "",
-            passport_no=patient.passport_no or "", passport_country=patient.passport_country or "",
-            title_th=patient.title_th, given_name_th=patient.given_name_th,
-            family_name_th=patient.family_name_th, title_en=patient.title_en,
-            given_name_en=patient.given_name_en, family_name_en=patient.family_name_en,
-            birth_date=patient.birth_date.isoformat() if patient.birth_date else "",
-            sex=patient.sex, nationality=patient.nationality,
-            phone=format_phone(patient.phone_e164), phone_alt=format_phone(patient.phone_alt_e164),
-            preferred_language=patient.preferred_language,
-            preferred_channel=patient.preferred_channel, sms_consent=patient.sms_consent,
-            segment_code=patient.segment_code,
-        )
+        shown = {
+            "hn": patient.hn, "national_id": patient.national_id or "",
+            "passport_no": patient.passport_no or "",
+            "passport_country": patient.passport_country or "",
+            "birth_date": patient.birth_date.isoformat() if patient.birth_date else "",
+            "phone": format_phone(patient.phone_e164),
+            "phone_alt": format_phone(patient.phone_alt_e164),
+            "sms_consent": "on" if patient.sms_consent else "",
+            **{name: str(getattr(patient, name) or "") for name in (
+                "title_th", "given_name_th", "family_name_th", "title_en", "given_name_en",
+                "family_name_en", "sex", "nationality", "preferred_language",
+                "preferred_channel", "segment_code")},
+        }
+        form = cls.parse(shown)
+        form.errors.clear()  # the edit page opens clean; a save says what needs fixing
+        return form

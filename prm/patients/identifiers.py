@@ -1,30 +1,54 @@
-"""Validation of the identifiers staff type: Thai national ID, phone numbers, HN, passport."""
+"""Validation of the identifiers staff type: Thai national ID (python-stdnum), phone
+numbers (phonenumbers), country codes (pycountry), HN, passport."""
 
 from __future__ import annotations
 
 import re
 
 import phonenumbers
+import pycountry
+from stdnum.exceptions import InvalidComponent, ValidationError
+from stdnum.th import pin
 
 DEFAULT_PHONE_REGION = "TH"
 
 
 def national_id_is_valid(value: str) -> bool:
-    """13 digits whose last is the check digit: (11 - Σ dᵢ·(14 - i) mod 11) mod 10."""
-    if not re.fullmatch(r"\d{13}", value):
+    """13 digits (dashes and spaces as typed are fine) whose last is the check digit."""
+    try:
+        pin.validate(value)
+    except InvalidComponent:
+        # python-stdnum refuses a leading 0, which the registry gives people without
+        # Thai registration status (stateless residents, many of them patients here);
+        # the check digit still has to be right.
+        number = pin.compact(value)
+        return number[0] == "0" and number[-1] == pin.calc_check_digit(number)
+    except ValidationError:
         return False
-    total = sum(int(digit) * (13 - index) for index, digit in enumerate(value[:12]))
-    return (11 - total % 11) % 10 == int(value[12])
+    return True
 
 
 def national_id_check_digit(first_twelve: str) -> str:
-    total = sum(int(digit) * (13 - index) for index, digit in enumerate(first_twelve))
-    return str((11 - total % 11) % 10)
+    return pin.calc_check_digit(first_twelve)
 
 
 def clean_national_id(value: str) -> str:
     """Staff type IDs with dashes or spaces (1-2345-67890-12-3); keep the digits."""
-    return re.sub(r"[\s-]", "", value)
+    return pin.compact(value)
+
+
+def country_alpha2(code: str | None) -> str | None:
+    """An ISO 3166 alpha-2 or alpha-3 code (any case) → alpha-2, else None."""
+    code = (code or "").strip().upper()
+    if len(code) not in (2, 3) or not code.isascii():
+        return None
+    country = pycountry.countries.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
+    return country.alpha_2 if country else None
+
+
+def country_codes() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-2 code."""
+    return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str | None:

@@ -1,0 +1,247 @@
+"""One form layer: what staff typed → typed values, or field errors in their language.
+
+Every HTML form and every query-string filter is a subclass of :class:`Form`: fields with
+a type, a limit and a default. ``parse`` never raises; it returns the form with
+
+- the values, typed (``form.day`` is a ``date``); a field that failed keeps its default;
+- ``form.errors``: ``{field: message}`` in the request's language, empty when all is well;
+- ``form.typed``: ``{field: text}`` exactly as typed, for the inputs when the form is
+  shown again (a fresh form shows its values as text).
+
+A value over its limit is an error beside its field, never a cut value. Limits come from
+the model the form fills (``column_limit``), so the form and the database agree.
+
+    class NoteForm(Form):
+        body: Text = Field("", min_length=1, max_length=column_limit(PatientNote, "body"))
+        due_on: IsoDate = None
+        urgent: Checkbox = False
+
+        def check(self) -> None:  # rules across fields; only add what is not said yet
+            if self.urgent and self.due_on is None:
+                self.add_error("due_on", _("An urgent note needs a date."))
+
+    form = NoteForm.parse(await request.form())
+    form.errors    # {"body": "At most 2000 characters."}
+    form.body      # "" (the default: the typed value was refused)
+    form.typed     # {"body": "what was typed, exactly", "due_on": "", "urgent": ""}
+
+Templates: ``field("body", _("Note"), form.typed.body, form.errors)``. Routes that save
+use :func:`prm.web.forms.submit` (parse → service → commit and redirect, or roll back and
+show the form again). Services may take the form itself (``create_patient(form=...)``):
+this module knows nothing of the web.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic_core import PydanticUndefined
+
+from prm.i18n import _
+
+CHECKED = frozenset({"on", "true", "1", "yes"})
+# A Buddhist-era year typed as an ISO date ("2567-05-01") parses, years in the future:
+# refuse it, since no date this hospital records is after 2400 CE.
+LAST_PLAUSIBLE_YEAR = 2399
+
+
+def column_limit(model: type, name: str) -> int:
+    """The length of ``model``'s column ``name``: the one place a text limit is written."""
+    length = model.__table__.c[name].type.length
+    if length is None:
+        raise TypeError(f"{model.__name__}.{name} has no length limit")
+    return length
+
+
+# --- field types --------------------------------------------------------------------------
+
+def _bad_date() -> ValueError:
+    return ValueError(_("Use the date picker or YYYY-MM-DD (Christian era)."))
+
+
+def _bad_local_datetime() -> ValueError:
+    return ValueError(_("Use the picker or YYYY-MM-DDTHH:MM (Christian era)."))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _id(value: Any) -> int | None:
+    """A row id from a <select> or a hidden input; blank is "none chosen"."""
+    if _blank(value):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        raise ValueError(_("Choose one of the options."))
+    return int(text)
+
+
+def _iso_date(value: Any) -> date | None:
+    if _blank(value):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        parsed = date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise _bad_date() from None
+    if parsed.year > LAST_PLAUSIBLE_YEAR:
+        raise _bad_date()
+    return parsed
+
+
+def _clock(value: Any) -> time | None:
+    if _blank(value):
+        return None
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(_("Use the time picker or HH:MM (24-hour clock).")) from None
+
+
+def _local_datetime(value: Any, info: ValidationInfo) -> datetime | None:
+    """A ``datetime-local`` input ("2025-03-01T09:30"), read in the hospital's zone."""
+    if _blank(value):
+        return None
+    if isinstance(value, datetime) and value.tzinfo:
+        return value
+    tz = (info.context or {}).get("tz")
+    if tz is None:  # a programming error, not the user's: say so loudly
+        raise TypeError("a form with a LocalDateTime field is parsed with tz=")
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise _bad_local_datetime() from None
+    if parsed.year > LAST_PLAUSIBLE_YEAR:
+        raise _bad_local_datetime()
+    return at_local(parsed.date(), parsed.time(), tz)
+
+
+def _checkbox(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in CHECKED
+
+
+# Text is stripped (Form's config); give it ``Field("", max_length=...)``.
+Text = str
+OptionalId = Annotated[int | None, BeforeValidator(_id)]
+IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
+ClockTime = Annotated[time | None, BeforeValidator(_clock)]
+LocalDateTime = Annotated[datetime | None, BeforeValidator(_local_datetime)]
+Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
+# A choice from a StrEnum: annotate the field with the enum itself (``status: Status``).
+
+
+def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """A date and a clock time in the hospital's zone, as an aware UTC datetime."""
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+
+
+# --- messages -----------------------------------------------------------------------------
+
+def _message(error: dict) -> str:
+    """pydantic's error → words for staff, in the request's language."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx["error"])
+    if kind == "string_too_long":
+        return _("At most %(n)s characters.", n=ctx["max_length"])
+    if kind == "string_too_short":
+        if ctx["min_length"] == 1:
+            return _("This field is required.")
+        return _("At least %(n)s characters.", n=ctx["min_length"])
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("Enter a whole number.")
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("At least %(n)s.", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("At most %(n)s.", n=ctx.get("le", ctx.get("lt")))
+    if kind in ("enum", "literal_error"):
+        return _("Choose one of the options.")
+    return _("Check this value.")
+
+
+def _as_text(value: Any) -> str:
+    """How a value is shown in an input when nobody typed it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else ""
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+# --- the base class -----------------------------------------------------------------------
+
+class Form(BaseModel):
+    """Base of every form. Subclasses declare fields, each with a default (a field that
+    fails falls back to it, so the form always exists); override ``check`` for rules
+    across fields."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    _errors: dict[str, str] = PrivateAttr(default_factory=dict)
+    _typed: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        missing = [name for name, info in cls.model_fields.items()
+                   if info.default is PydanticUndefined and info.default_factory is None]
+        if missing:
+            raise TypeError(f"{cls.__name__}: give {', '.join(missing)} a default")
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, tz: ZoneInfo | None = None) -> Self:
+        """The form from submitted ``data`` (a form body or query string). Never raises
+        for anything a user can type; ``tz`` reads LocalDateTime fields."""
+        typed = {name: data[name] for name in cls.model_fields
+                 if name in data and isinstance(data[name], str)}
+        context = {"tz": tz}
+        try:
+            form = cls.model_validate(typed, context=context)
+            errors: dict[str, str] = {}
+        except ValidationError as failure:
+            errors = {}
+            for error in failure.errors():
+                errors.setdefault(str(error["loc"][0]) if error["loc"] else "", _message(error))
+            kept = {name: value for name, value in typed.items() if name not in errors}
+            form = cls.model_validate(kept, context=context)
+        form._typed = typed
+        form._errors = errors
+        form.check()
+        return form
+
+    def check(self) -> None:
+        """Rules across fields; add errors with ``add_error``. Runs after every parse."""
+
+    def add_error(self, name: str, message: str) -> None:
+        """Say what is wrong with ``name``, unless something already is said about it."""
+        self._errors.setdefault(name, message)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return self._errors
+
+    @property
+    def typed(self) -> dict[str, str]:
+        return {name: self._typed[name] if name in self._typed else
+                _as_text(getattr(self, name)) for name in type(self).model_fields}

@@ -1,0 +1,67 @@
+"""The one sequence every form post follows, so routes stay three lines long:
+
+parse the form (prm.forms) → call the service → commit and redirect (htmx-aware) — or, on a
+field error or a PrmError, roll back and show the form again with the errors beside their
+fields and everything as it was typed, with the error's status (422, 409, …).
+
+    @router.post("/notes")
+    async def add_note(request: Request, session: SessionDep, user: Editor):
+        return await submit(
+            request, session, NoteForm,
+            save=lambda form: notes.add(session, form=form, actor=actor_for(request, user)),
+            show=lambda form, error: render(request, "notes/form.html",
+                                            {"form": form, "error": error}),
+            done=lambda form, note: f"/notes/{note.id}")
+
+Each callback gets the form first. ``save`` and ``show`` run in a worker thread (they use
+the database); ``done`` gets what ``save`` returned and gives the URL to go to, or a
+response of its own (an htmx fragment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from prm.errors import PrmError, ValidationFailed
+from prm.forms import Form
+from prm.i18n import _
+from prm.web import htmx
+
+F = TypeVar("F", bound=Form)
+
+
+async def submit(request: Request, session: Any, form_class: type[F], *,
+                 save: Callable[[F], Any], show: Callable[[F, PrmError], Response],
+                 done: Callable[[F, Any], str | Response]) -> Response:
+    """Parse the posted ``form_class``, then save or show it again (see the module)."""
+    form = form_class.parse(await request.form(), tz=request.app.state.settings.tz)
+    return await run_in_threadpool(_save_or_show, request, session, form, save, show, done)
+
+
+def _save_or_show(request: Request, session: Any, form: F, save: Callable[[F], Any],
+                  show: Callable[[F, PrmError], Response],
+                  done: Callable[[F, Any], str | Response]) -> Response:
+    if form.errors:  # the service never sees a form that did not parse
+        return _shown(show, form, ValidationFailed(_("Please correct the marked fields."),
+                                                   field_errors=form.errors))
+    try:
+        result = save(form)
+    except PrmError as error:
+        session.rollback()
+        for name, message in error.field_errors.items():
+            form.add_error(name, message)
+        return _shown(show, form, error)
+    session.commit()
+    outcome = done(form, result)
+    return htmx.redirect(request, outcome) if isinstance(outcome, str) else outcome
+
+
+def _shown(show: Callable[[F, PrmError], Response], form: F, error: PrmError) -> Response:
+    response = show(form, error)
+    response.status_code = error.status
+    return response
