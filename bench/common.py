@@ -12,12 +12,13 @@ import os
 import platform
 import re
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -138,7 +139,8 @@ def server(url: str, *, workers: int = 2, layout: str = "uvicorn", log: Path | N
     port = free_port()
     sink = log.open("ab") if log else subprocess.DEVNULL
     env = _server_env(url, layout)  # once: web and worker processes share one secret key
-    processes = [subprocess.Popen(command, env=env, cwd=ROOT,
+    # Each in its own process group, so uvicorn's worker processes are stopped with it.
+    processes = [subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True,
                                   stdout=subprocess.DEVNULL, stderr=sink)
                  for command in _server_commands(layout, port, workers)]
     base = f"http://127.0.0.1:{port}"
@@ -147,7 +149,7 @@ def server(url: str, *, workers: int = 2, layout: str = "uvicorn", log: Path | N
         yield base
     finally:
         for process in processes:
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
         for process in processes:
             _reap(process)
         if log:
@@ -179,12 +181,18 @@ def _server_env(url: str, layout: str) -> dict[str, str]:
             "PRM_ENVIRONMENT": "production", "PRM_SECRET_KEY": secrets.token_urlsafe(32)}
 
 
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
 def _reap(process: subprocess.Popen) -> None:
-    try:
+    """Waits for a clean stop; a server still busy with a backlog of abandoned requests
+    (an overloaded open loop) is killed, its worker processes too, not left running."""
+    with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    _signal_group(process, signal.SIGKILL)
+    process.wait()
 
 
 def _wait_until_up(base: str) -> None:

@@ -17,7 +17,8 @@ the same rate comes first (``WARM_UP_SECONDS``), then ``--seconds`` are measured
 Layouts: ``serve`` is what ``make run`` starts (``prm serve``: one process, worker
 embedded); ``production`` is the README's (``uvicorn --workers 4``, production settings,
 one ``prm worker`` beside it). In the production layout the closed-loop ratio is also
-measured as before: wrk, 16 connections, patient page against ``/healthz`` taking turns.
+measured as before (wrk, 16 connections, patient page against ``/healthz`` taking turns),
+on the same server just before its open loop.
 
 Targets: p95 < 50 ms for each kind of page and no errors at 50 requests/s on both
 databases; patient page / ``/healthz`` ≥ 0.12. The database is read into the file cache
@@ -83,8 +84,10 @@ class Request:
 @dataclass
 class Outcome:
     request: Request
-    seconds: float
+    seconds: float  # completion - scheduled start
     ok: bool
+    size: int  # bytes of body
+    lag: float  # how late the generator sent it (a busy client shows here)
 
 
 @dataclass(frozen=True)
@@ -116,12 +119,13 @@ def schedule(targets: Targets, rps: float, seconds: float, seed: int) -> list[Re
 
 
 async def _send(client: httpx.AsyncClient, request: Request, due: float) -> Outcome:
+    lag, ok, size = time.perf_counter() - due, False, 0
     try:
         response = await client.get(request.path, params=request.params)
-        ok = 200 <= response.status_code < 300
+        ok, size = 200 <= response.status_code < 300, len(response.content)
     except httpx.HTTPError:  # timeouts and connection errors alike
-        ok = False
-    return Outcome(request, time.perf_counter() - due, ok)
+        pass
+    return Outcome(request, time.perf_counter() - due, ok, size, lag)
 
 
 async def _open_loop(base: str, cookies: dict[str, str], plan: list[Request]) -> list[Outcome]:
@@ -142,13 +146,13 @@ async def _open_loop(base: str, cookies: dict[str, str], plan: list[Request]) ->
 def open_loop(base: str, cookies: dict[str, str], targets: Targets, rps: float,
               seconds: float) -> tuple[list[Outcome], float]:
     """One continuous schedule (warm-up then measured part, no gap in between); returns
-    the measured outcomes and the wall time their schedule took to complete."""
+    the measured outcomes and the seconds from their first due time to the last end."""
     plan = schedule(targets, rps, WARM_UP_SECONDS + seconds, MIX_SEED)
-    started = time.perf_counter()
     outcomes = asyncio.run(_open_loop(base, cookies, plan))
-    elapsed = time.perf_counter() - started
     measured = [o for o in outcomes if o.request.at >= WARM_UP_SECONDS]
-    return measured, elapsed - WARM_UP_SECONDS
+    # From the first measured request's due time to the last answer (or give-up).
+    span = max(o.request.at + o.seconds for o in measured) - WARM_UP_SECONDS
+    return measured, max(span, seconds)
 
 
 # --- the closed-loop ratio (wrk), as the earlier bench measured it ----------------------
@@ -206,8 +210,9 @@ def page_ratio(base: str, cookie: str, highest: int) -> float:
         figures = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
         print(f"    {name:<14} {figures['rps']:8.1f} req/s   p50 {figures['p50']:6.1f} ms"
               f"   p95 {figures['p95']:6.1f} ms   errors {int(sum(r['errors'] for r in rounds))}")
-    ratios = [page["rps"] / ceiling["rps"] for page, ceiling in zip(pages, ceilings,
-                                                                     strict=True)]
+    # A server that answered nothing at all has no ratio worth the name: 0, the worst.
+    ratios = [page["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0
+              for page, ceiling in zip(pages, ceilings, strict=True)]
     print(f"    ratio patient page / ceiling: {statistics.median(ratios):.2f}"
           f"   (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     return round(statistics.median(ratios), 3)
@@ -271,11 +276,13 @@ def measure(backend: str, layout: str, url: str, targets: Targets, args) -> dict
         client = login(base)
         cookies = dict(client.cookies)
         check_pages(base, cookies, targets)
-        outcomes, elapsed = open_loop(base, cookies, targets, args.rps, args.seconds)
         ratio = None
         if layout == "production":
+            # Closed loop first: an open loop the server cannot keep up with leaves it a
+            # backlog of abandoned requests to work through, which wrk would then measure.
             cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
             ratio = page_ratio(base, cookie, targets.highest)
+        outcomes, elapsed = open_loop(base, cookies, targets, args.rps, args.seconds)
         jobs = _job_lines(Path(log.name))
     print(f"  worker rounds while the server ran: {'; '.join(jobs) or 'none reported'}")
     return report(backend, layout, outcomes, elapsed, args.rps, ratio)
@@ -288,12 +295,16 @@ def report(backend: str, layout: str, outcomes: list[Outcome], elapsed: float,
 
     print(f"  open loop: offered {rps:g} req/s, achieved "
           f"{sum(o.ok for o in outcomes) / elapsed:.1f} req/s (2xx over {elapsed:.1f} s)")
-    print(f"    {'page':<13}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"    {'page':<13}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"{'KB/page':>9}")
     by_kind = {kind: [o for o in outcomes if o.request.kind == kind] for kind in MIX}
     for kind, rows in [*by_kind.items(), ("all", outcomes)]:
-        times = [o.seconds for o in rows]
+        times, sizes = [o.seconds for o in rows], [o.size for o in rows if o.ok]
         print(f"    {kind:<13}{len(rows):>6}{ms(times, .5):>9}{ms(times, .95):>9}"
-              f"{ms(times, .99):>9}{sum(not o.ok for o in rows):>8}")
+              f"{ms(times, .99):>9}{sum(not o.ok for o in rows):>8}"
+              f"{statistics.fmean(sizes) / 1024 if sizes else 0:>9.0f}")
+    print(f"    generator sent late by p99 {ms([o.lag for o in outcomes], .99)} ms"
+          " (more than a few ms: the client machine was short of CPU)")
     times = [o.seconds for o in outcomes]
     figures = {"database": backend, "layout": layout, "offered_rps": rps,
                "p50_ms": ms(times, .5), "p95_ms": ms(times, .95), "p99_ms": ms(times, .99),
