@@ -1,7 +1,8 @@
 """Shared set-up for the benchmarks: a demo database of the wanted size, a real server
 process, a logged-in client. Run by hand (not in CI); each script prints its figures.
 
-Databases are kept between runs under bench/out/ (SQLite) or as ``prm_bench_<n>``
+Databases are kept between runs under bench/out/ (SQLite; ``PRM_BENCH_OUT`` names another
+directory, so several checkouts can share one generated file) or as ``prm_bench_<n>``
 (PostgreSQL) so the 200,000-patient set is generated once.
 """
 
@@ -11,12 +12,13 @@ import os
 import platform
 import re
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
+OUT = Path(os.environ.get("PRM_BENCH_OUT") or ROOT / "bench" / "out")
 PASSWORD = "bench-password-123"
 POSTGRES_SERVER = os.environ.get("PRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1/")
 # A fixed "now" for the demo's care records, so every run measures the same data.
@@ -122,24 +124,75 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, *, workers: int = 2):
-    """``uvicorn --factory prm.app:app_factory`` as production runs it, worker off."""
+def server(url: str, *, workers: int = 2, layout: str = "uvicorn", log: Path | None = None):
+    """A real server on a free port; yields its base URL. ``layout``:
+
+    - ``uvicorn``: ``uvicorn --factory prm.app:app_factory --workers N`` with production
+      settings and no worker at all (the web stack alone);
+    - ``production``: the same plus one ``prm worker`` process beside it, as the README's
+      "Production" section runs it;
+    - ``serve``: ``prm serve`` as ``make run`` starts it: one process, development
+      settings, the worker embedded (``workers`` is ignored).
+
+    The processes' stderr (JSON log lines) goes to ``log``, else nowhere.
+    """
     port = free_port()
-    # Production settings (templates are not re-checked on disk), with a throwaway key.
-    env = {**os.environ, "PRM_DATABASE_URL": url, "PRM_EMBEDDED_WORKER": "false",
-           "PRM_ENVIRONMENT": "production", "PRM_SECRET_KEY": secrets.token_urlsafe(32)}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "prm.app:app_factory",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-               "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    sink = log.open("ab") if log else subprocess.DEVNULL
+    env = _server_env(url, layout)  # once: web and worker processes share one secret key
+    # Each in its own process group, so uvicorn's worker processes are stopped with it.
+    processes = [subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True,
+                                  stdout=subprocess.DEVNULL, stderr=sink)
+                 for command in _server_commands(layout, port, workers)]
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base)
         yield base
     finally:
-        process.terminate()
+        for process in processes:
+            _signal_group(process, signal.SIGTERM)
+        for process in processes:
+            _reap(process)
+        if log:
+            sink.close()
+
+
+def prm_command() -> str:
+    """The ``prm`` console script of the interpreter running the bench (its venv)."""
+    beside = Path(sys.executable).with_name("prm")
+    return str(beside) if beside.exists() else "prm"
+
+
+def _server_commands(layout: str, port: int, workers: int) -> list[list[str]]:
+    if layout == "serve":
+        return [[prm_command(), "serve", "--port", str(port)]]
+    web = [sys.executable, "-m", "uvicorn", "--factory", "prm.app:app_factory",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "--log-level", "warning", "--no-access-log"]
+    return [web, [prm_command(), "worker"]] if layout == "production" else [web]
+
+
+def _server_env(url: str, layout: str) -> dict[str, str]:
+    if layout == "serve":
+        # What `make run` gets: development defaults, whatever the caller's shell has set.
+        return {**os.environ, "PRM_DATABASE_URL": url, "PRM_ENVIRONMENT": "development",
+                "PRM_EMBEDDED_WORKER": "true"}
+    # Production settings (templates are not re-checked on disk), with a throwaway key.
+    return {**os.environ, "PRM_DATABASE_URL": url, "PRM_EMBEDDED_WORKER": "false",
+            "PRM_ENVIRONMENT": "production", "PRM_SECRET_KEY": secrets.token_urlsafe(32)}
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def _reap(process: subprocess.Popen) -> None:
+    """Waits for a clean stop; a server still busy with a backlog of abandoned requests
+    (an overloaded open loop) is killed, its worker processes too, not left running."""
+    with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=20)
+    _signal_group(process, signal.SIGKILL)
+    process.wait()
 
 
 def _wait_until_up(base: str) -> None:
