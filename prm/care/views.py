@@ -28,7 +28,7 @@ from prm.patients.identifiers import clean_hn
 from prm.patients.search import search_patients
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import submit
+from prm.web.forms import Posted, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/appointments")
@@ -197,15 +197,15 @@ def _booking_patient(session, form: AppointmentForm):
 
 
 @router.post("")
-async def book(request: Request, session: SessionDep, user: Desk):
+def book(request: Request, session: SessionDep, user: Desk, posted: Posted):
     def save(form: AppointmentForm):
         return appointments.book(
             session, patient=_booking_patient(session, form), clinic_id=form.clinic_id,
             clinician_id=form.clinician_id, starts_at=form.starts_at(_tz(request)),
             minutes=form.minutes, reason=form.reason, actor=actor_for(request, user))
 
-    return await submit(
-        request, session, AppointmentForm, save=save,
+    return submit(
+        request, session, AppointmentForm, posted, save=save,
         show=lambda form, error: render(request, "appointments/form.html",
                                         _form_context(session, request, form, error)),
         done=lambda form, appointment: f"/patients/{appointment.patient_id}")
@@ -243,7 +243,8 @@ def appointment_page(request: Request, session: SessionDep, user: Desk, appointm
 
 
 @router.post("/{appointment_id}/reschedule")
-async def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id: int):
+def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id: int,
+               posted: Posted):
     def save(form: AppointmentForm):
         return appointments.reschedule(
             session, appointment=appointments.get_appointment(session, appointment_id),
@@ -255,14 +256,15 @@ async def reschedule(request: Request, session: SessionDep, user: Desk, appointm
         return render(request, "appointments/detail.html",
                       _detail_context(session, request, appointment, form, error))
 
-    return await submit(request, session, AppointmentForm, save=save, show=show,
-                        done=lambda form, appointment: f"/appointments/{appointment.id}")
+    return submit(request, session, AppointmentForm, posted, save=save, show=show,
+                  done=lambda form, appointment: f"/appointments/{appointment.id}")
 
 
 # --- status changes -----------------------------------------------------------------------
 
 @router.post("/{appointment_id}/status")
-async def change_status(request: Request, session: SessionDep, user: Desk, appointment_id: int):
+def change_status(request: Request, session: SessionDep, user: Desk, appointment_id: int,
+                  posted: Posted):
     def save(form: StatusForm):
         return appointments.change_status(
             session, appointment=appointments.get_appointment(session, appointment_id),
@@ -275,8 +277,8 @@ async def change_status(request: Request, session: SessionDep, user: Desk, appoi
                           _row_context(session, request, appointment, form.back_to()))
         return form.back_to()
 
-    return await submit(
-        request, session, StatusForm, save=save, done=done,
+    return submit(
+        request, session, StatusForm, posted, save=save, done=done,
         show=lambda form, error: _status_refused(request, session, appointment_id, form,
                                                  error))
 

@@ -19,7 +19,7 @@ from prm.ingest import codec
 from prm.patients.service import segment_names
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import submit
+from prm.web.forms import Posted, submit
 from prm.web.templating import render
 
 router = APIRouter()
@@ -89,9 +89,9 @@ def dismiss(request: Request, session: SessionDep, user: Integrator, row_id: int
 
 
 @router.post("/admin/fhir/rules")
-async def add_rule(request: Request, session: SessionDep, user: Integrator):
-    return await submit(
-        request, session, SegmentRuleForm,
+def add_rule(request: Request, session: SessionDep, user: Integrator, posted: Posted):
+    return submit(
+        request, session, SegmentRuleForm, posted,
         save=lambda form: service.add_segment_rule(session, rule=form,
                                                    actor=actor_for(request, user)),
         show=lambda form, error: _page(request, session, form=form, error=error.message),

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse
 
@@ -23,6 +22,7 @@ from prm.models.worklist import FollowUpRule, ItemStatus
 from prm.patients import service as patients
 from prm.roles import Permission
 from prm.web import htmx
+from prm.web.forms import Posted
 from prm.web.templating import render
 
 router = APIRouter()
@@ -144,9 +144,9 @@ def work_item(request: Request, session: SessionDep, user: Worker, item_id: int)
 
 
 @router.post("/worklists/items/{item_id}/attempts")
-async def record_attempt(request: Request, session: SessionDep, user: Worker, item_id: int):
-    data = await request.form()
-    return await run_in_threadpool(_record_attempt, request, session, user, item_id, data)
+def record_attempt(request: Request, session: SessionDep, user: Worker, item_id: int,
+                   posted: Posted):
+    return _record_attempt(request, session, user, item_id, posted)
 
 
 def _record_attempt(request: Request, session, user: StaffMember, item_id: int, data: FormData):
@@ -203,9 +203,8 @@ def _rules_context(session, **extra) -> dict:
 
 
 @router.post("/admin/rules")
-async def save_rules(request: Request, session: SessionDep, user: RuleAdmin):
-    data = await request.form()
-    return await run_in_threadpool(_save_rules, request, session, user, data)
+def save_rules(request: Request, session: SessionDep, user: RuleAdmin, posted: Posted):
+    return _save_rules(request, session, user, posted)
 
 
 def _save_rules(request: Request, session, user: StaffMember, data: FormData):

@@ -13,7 +13,6 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from prm import timeline
@@ -29,6 +28,7 @@ from prm.patients import service
 from prm.patients.service import Overview
 from prm.roles import Permission
 from prm.web import htmx
+from prm.web.forms import Posted
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -111,14 +111,8 @@ def _parse_cursor(value: str) -> datetime | None:
     return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def _quick_action(request, session, user, patient_id, action) -> object:
+def _quick_action(request, session, user, patient_id, action, data: FormData):
     """Run a side-panel action; on a field error show the page again with the error."""
-    data: FormData = await request.form()
-    return await run_in_threadpool(_run_quick_action, request, session, user, patient_id,
-                                   action, data)
-
-
-def _run_quick_action(request, session, user, patient_id, action, data: FormData):
     patient = service.get_patient(session, patient_id)
     try:
         action(patient, data, actor_for(request, user))
@@ -133,7 +127,8 @@ def _run_quick_action(request, session, user, patient_id, action, data: FormData
 
 
 @router.post("/{patient_id}/contacts")
-async def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int):
+def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int,
+                posted: Posted):
     tz = request.app.state.settings.tz
 
     def action(patient, data, actor):
@@ -142,7 +137,7 @@ async def log_contact(request: Request, session: SessionDep, user: Caller, patie
                              note=data.get("note", ""), actor=actor,
                              booking=_booking(data, tz))
 
-    return await _quick_action(request, session, user, patient_id, action)
+    return _quick_action(request, session, user, patient_id, action, posted)
 
 
 def _booking(data, tz) -> contacts.Booking | None:
@@ -159,20 +154,22 @@ def _booking(data, tz) -> contacts.Booking | None:
 
 
 @router.post("/{patient_id}/notes")
-async def add_note(request: Request, session: SessionDep, user: Caller, patient_id: int):
+def add_note(request: Request, session: SessionDep, user: Caller, patient_id: int,
+             posted: Posted):
     def action(patient, data, actor):
         service.add_note(session, patient=patient, text=data.get("text", ""), actor=actor)
 
-    return await _quick_action(request, session, user, patient_id, action)
+    return _quick_action(request, session, user, patient_id, action, posted)
 
 
 @router.post("/{patient_id}/consent")
-async def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: int):
+def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: int,
+                posted: Posted):
     def action(patient, data, actor):
         service.set_sms_consent(session, patient=patient, consent=data.get("consent") == "yes",
                                 source=data.get("source", "") or "staff", actor=actor)
 
-    return await _quick_action(request, session, user, patient_id, action)
+    return _quick_action(request, session, user, patient_id, action, posted)
 
 
 def _optional_date(value: str, field: str) -> date | None:
@@ -186,7 +183,8 @@ def _optional_date(value: str, field: str) -> date | None:
 
 
 @router.post("/{patient_id}/coverages")
-async def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int):
+def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
+                 posted: Posted):
     def action(patient, data, actor):
         service.add_coverage(
             session, patient=patient, segment_code=data.get("segment_code", ""),
@@ -197,7 +195,7 @@ async def add_coverage(request: Request, session: SessionDep, user: Editor, pati
             valid_to=_optional_date(data.get("valid_to", ""), "valid_to"), actor=actor,
         )
 
-    return await _quick_action(request, session, user, patient_id, action)
+    return _quick_action(request, session, user, patient_id, action, posted)
 
 
 @router.post("/{patient_id}/coverages/{coverage_id}/end")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
@@ -18,6 +17,7 @@ from prm.patients.forms import PatientForm
 from prm.patients.search import search_patients
 from prm.roles import Permission
 from prm.web import htmx
+from prm.web.forms import Posted
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -60,9 +60,8 @@ def new_patient(request: Request, session: SessionDep, user: Editor):
 
 
 @router.post("")
-async def create_patient(request: Request, session: SessionDep, user: Editor):
-    form = PatientForm.from_form(await request.form())
-    return await run_in_threadpool(_create_patient, request, session, user, form)
+def create_patient(request: Request, session: SessionDep, user: Editor, posted: Posted):
+    return _create_patient(request, session, user, PatientForm.from_form(posted))
 
 
 def _create_patient(request: Request, session, user: StaffMember, form: PatientForm):
@@ -86,9 +85,9 @@ def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id
 
 
 @router.post("/{patient_id}")
-async def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: int):
-    form = PatientForm.from_form(await request.form())
-    return await run_in_threadpool(_update_patient, request, session, user, patient_id, form)
+def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: int,
+                   posted: Posted):
+    return _update_patient(request, session, user, patient_id, PatientForm.from_form(posted))
 
 
 def _update_patient(request: Request, session, user: StaffMember, patient_id: int,

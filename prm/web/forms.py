@@ -5,26 +5,27 @@ field error or a PrmError, roll back and show the form again with the errors bes
 fields and everything as it was typed, with the error's status (422, 409, …).
 
     @router.post("/notes")
-    async def add_note(request: Request, session: SessionDep, user: Editor):
-        return await submit(
-            request, session, NoteForm,
+    def add_note(request: Request, session: SessionDep, user: Editor, posted: Posted):
+        return submit(
+            request, session, NoteForm, posted,
             save=lambda form: notes.add(session, form=form, actor=actor_for(request, user)),
             show=lambda form, error: render(request, "notes/form.html",
                                             {"form": form, "error": error}),
             done=lambda form, note: f"/notes/{note.id}")
 
-Each callback gets the form first. ``save`` and ``show`` run in a worker thread (they use
-the database); ``done`` gets what ``save`` returned and gives the URL to go to, or a
-response of its own (an htmx fragment).
+Routes are plain functions (FastAPI runs them in its thread pool); ``Posted`` reads the
+request body before the route runs, the one thing that must be awaited. Each callback
+gets the form first; ``done`` gets what ``save`` returned and gives the URL to go to, or
+a response of its own (an htmx fragment).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from prm.errors import PrmError, ValidationFailed
@@ -35,17 +36,19 @@ from prm.web import htmx
 F = TypeVar("F", bound=Form)
 
 
-async def submit(request: Request, session: Any, form_class: type[F], *,
-                 save: Callable[[F], Any], show: Callable[[F, PrmError], Response],
-                 done: Callable[[F, Any], str | Response]) -> Response:
+async def posted_form(request: Request) -> FormData:
+    """The posted form fields, read before the (sync) route runs."""
+    return await request.form()
+
+
+Posted = Annotated[FormData, Depends(posted_form)]
+
+
+def submit(request: Request, session: Any, form_class: type[F], posted: FormData, *,
+           save: Callable[[F], Any], show: Callable[[F, PrmError], Response],
+           done: Callable[[F, Any], str | Response]) -> Response:
     """Parse the posted ``form_class``, then save or show it again (see the module)."""
-    form = form_class.parse(await request.form(), tz=request.app.state.settings.tz)
-    return await run_in_threadpool(_save_or_show, request, session, form, save, show, done)
-
-
-def _save_or_show(request: Request, session: Any, form: F, save: Callable[[F], Any],
-                  show: Callable[[F, PrmError], Response],
-                  done: Callable[[F, Any], str | Response]) -> Response:
+    form = form_class.parse(posted, tz=request.app.state.settings.tz)
     if form.errors:  # the service never sees a form that did not parse
         return _shown(show, form, ValidationFailed(_("Please correct the marked fields."),
                                                    field_errors=form.errors))
