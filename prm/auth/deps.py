@@ -31,7 +31,9 @@ def current_user(request: Request, session: SessionDep) -> StaffMember:
         raise LoginRequired(_("Please log in."))
     if resolved.seen_is_stale:
         service.mark_seen(session, resolved)
-        session.commit()  # nothing else is pending yet
+    # Ends the read (or the write above): the connection goes back to the pool while the
+    # request waits for a thread to run its route.
+    session.commit()
     request.state.user = resolved.user
     return resolved.user
 
