@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from prm.care import appointments
+from prm.models.audit import AuditAction, AuditEvent
 from prm.models.care import Appointment, AppointmentChange, AppointmentStatus, Clinic, Clinician
 from tests.care_factories import make_appointment, make_clinic
 from tests.factories import TEST_ACTOR, login, make_patient, make_user
@@ -485,3 +486,20 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 
 def test_an_unknown_appointment_is_not_found(desk):
     assert desk.get("/appointments/999999").status_code == 404
+
+
+def test_opening_an_appointment_or_a_clinics_day_is_audited_without_names(desk, session,
+                                                                          clinic):
+    patient = make_patient(session)
+    appointment = make_appointment(session, patient=patient, clinic=clinic, starts_at=_at(9))
+
+    assert desk.get(f"/appointments/{appointment.id}").status_code == 200
+    assert desk.get(f"/appointments?day={_day().isoformat()}&clinic={clinic.id}"
+                    ).status_code == 200
+
+    rows = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "appointment")
+                        .order_by(col(AuditEvent.id))).all()
+    assert [(row.action, row.entity_id, row.patient_id) for row in rows] == [
+        (AuditAction.view, str(appointment.id), patient.id), (AuditAction.search, "", None)]
+    assert rows[1].detail == f"day {_day().isoformat()}: clinic {clinic.id} page 1: 1 rows"
+    assert patient.family_name_th not in rows[1].detail and patient.hn not in rows[1].detail

@@ -50,6 +50,22 @@ def get_appointment(session: Session, appointment_id: int) -> Appointment:
     return appointment
 
 
+def open_appointment(session: Session, appointment_id: int, *, actor: Actor) -> Appointment:
+    """Load an appointment for display and write the audit row every record view needs
+    (the caller commits)."""
+    appointment = get_appointment(session, appointment_id)
+    audit.record(session, actor=actor, action=AuditAction.view, entity_type="appointment",
+                 entity_id=appointment.id, patient_id=appointment.patient_id)
+    return appointment
+
+
+def record_day_viewed(session: Session, *, what: str, actor: Actor) -> None:
+    """The audit row of a look at a day's appointments (a list of patients): which day,
+    clinic and page, never the names. The caller commits."""
+    audit.record(session, actor=actor, action=AuditAction.search, entity_type="appointment",
+                 detail=what)
+
+
 def book(
     session: Session, *, patient: Patient, clinic_id: int | None, starts_at: datetime | None,
     actor: Actor, clinician_id: int | None = None, minutes: int = 15, reason: str = "",

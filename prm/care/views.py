@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from prm.audit import service as audit
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember, list_users
 from prm.care import appointments, day
@@ -20,7 +19,6 @@ from prm.care.labels import appointment_status_labels
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
 from prm.i18n import _, current_language
-from prm.models.audit import AuditAction
 from prm.models.care import ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus
 from prm.models.types import utcnow
 from prm.patients import service as patients
@@ -141,8 +139,8 @@ def day_view(request: Request, session: SessionDep, user: Desk):
     listing = context["listing"]
     shown = (f"clinic {filters.clinic} page {listing.page}: {len(listing.rows)} rows"
              if listing else "overview")
-    audit.record(session, actor=actor_for(request, user), action=AuditAction.search,
-                 entity_type="appointment", detail=f"day {filters.day.isoformat()}: {shown}")
+    appointments.record_day_viewed(session, what=f"day {filters.day.isoformat()}: {shown}",
+                                   actor=actor_for(request, user))
     session.commit()
     template = "appointments/_day.html" if htmx.is_htmx(request) else "appointments/day.html"
     response = render(request, template, context)
@@ -233,10 +231,8 @@ def _detail_context(session, request, appointment, form: AppointmentForm | None 
 
 @router.get("/{appointment_id}")
 def appointment_page(request: Request, session: SessionDep, user: Desk, appointment_id: int):
-    appointment = appointments.get_appointment(session, appointment_id)
-    audit.record(session, actor=actor_for(request, user), action=AuditAction.view,
-                 entity_type="appointment", entity_id=appointment.id,
-                 patient_id=appointment.patient_id)
+    appointment = appointments.open_appointment(session, appointment_id,
+                                                actor=actor_for(request, user))
     session.commit()
     return render(request, "appointments/detail.html",
                   _detail_context(session, request, appointment))
