@@ -541,3 +541,20 @@ def test_the_start_page_lists_the_patients_this_user_opened_last(nurse_client, s
     page = nurse_client.get("/").text
 
     assert page.index(f"/patients/{second.id}") < page.index(f"/patients/{first.id}")
+
+
+def test_a_coverage_with_a_date_that_is_not_one_shows_the_page_again_with_what_was_typed(
+    nurse_client, session
+):
+    patient = make_patient(session, segment_code="universal_coverage")
+    long_member_id = "M" * (Coverage.model_fields["member_id"].metadata[0].max_length + 1)
+
+    refused = nurse_client.post(f"/patients/{patient.id}/coverages", data={
+        "segment_code": "life_insurance", "payer_name": "AIA", "valid_from": "31/02/2569",
+        "member_id": long_member_id})
+
+    assert refused.status_code == 422
+    assert shown("Use the date picker or YYYY-MM-DD (Christian era).") in refused.text
+    assert 'value="31/02/2569"' in refused.text and f'value="{long_member_id}"' in refused.text
+    assert session.exec(select(func.count()).select_from(Coverage).where(
+        Coverage.patient_id == patient.id, Coverage.segment_code == "life_insurance")).one() == 0

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 
 from prm import timeline
@@ -22,13 +22,15 @@ from prm.care.labels import appointment_status_labels
 from prm.contacts import labels as contact_labels
 from prm.contacts import service as contacts
 from prm.db import SessionDep
-from prm.errors import ValidationFailed
-from prm.i18n import _, current_language
+from prm.errors import PrmError
+from prm.forms import Form
+from prm.i18n import current_language
+from prm.patient_page.forms import ConsentForm, ContactForm, CoverageForm, NoteForm
 from prm.patients import service
 from prm.patients.service import Overview
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted
+from prm.web.forms import Posted, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -50,9 +52,8 @@ def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id
     return render(request, "patients/detail.html", _detail_context(page, group))
 
 
-def _detail_context(page: Overview, group: str = "",
-                    action_error: ValidationFailed | None = None,
-                    action_form: dict | None = None) -> dict:
+def _detail_context(page: Overview, group: str = "", action_error: PrmError | None = None,
+                    action_form: Form | None = None) -> dict:
     thai = current_language.get() == "th"
     return {
         "patient": page.patient,
@@ -74,8 +75,8 @@ def _detail_context(page: Overview, group: str = "",
                            for c in page.clinics],
         # A failed quick action: the message, the fields in error, what was typed.
         "action_error": action_error,
-        "err": action_error.field_errors if action_error else {},
-        "typed": action_form or {},
+        "err": action_form.errors if action_form else {},
+        "typed": action_form.typed if action_form else {},
     }
 
 
@@ -111,96 +112,69 @@ def _parse_cursor(value: str) -> datetime | None:
     return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _quick_action(request, session, user, patient_id, action, data: FormData):
-    """Run a side-panel action; on a field error show the page again with the error."""
+def _quick_action(request: Request, session, user: StaffMember, patient_id: int,
+                  form_class: type[Form], posted: FormData, save):
+    """Run a side-panel action through ``submit``: back to the page when it is done, or
+    the page again with the action's panel open, its errors and what was typed."""
     patient = service.get_patient(session, patient_id)
-    try:
-        action(patient, data, actor_for(request, user))
-    except ValidationFailed as error:
-        session.rollback()
+    actor = actor_for(request, user)
+
+    def show(form: Form, error: PrmError):
         page = service.overview(session, patient_id=patient_id, timeline_limit=TIMELINE_PAGE)
         return render(request, "patients/detail.html",
-                      _detail_context(page, action_error=error, action_form=dict(data)),
-                      status=error.status)
-    session.commit()
-    return htmx.redirect(request, f"/patients/{patient_id}")
+                      _detail_context(page, action_error=error, action_form=form))
+
+    return submit(request, session, form_class, posted,
+                  save=lambda form: save(patient, form, actor), show=show,
+                  done=lambda form, _result: f"/patients/{patient_id}")
 
 
 @router.post("/{patient_id}/contacts")
 def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int,
                 posted: Posted):
-    tz = request.app.state.settings.tz
+    def save(patient, form: ContactForm, actor):
+        return contacts.log_contact(session, patient=patient, channel=form.channel,
+                                    reason=form.reason, outcome=form.outcome, note=form.note,
+                                    actor=actor, booking=form.booking())
 
-    def action(patient, data, actor):
-        contacts.log_contact(session, patient=patient, channel=data.get("channel", ""),
-                             reason=data.get("reason", ""), outcome=data.get("outcome", ""),
-                             note=data.get("note", ""), actor=actor,
-                             booking=_booking(data, tz))
-
-    return _quick_action(request, session, user, patient_id, action, posted)
-
-
-def _booking(data, tz) -> contacts.Booking | None:
-    """The appointment booked during a call, when the form names one."""
-    if data.get("outcome") != "appointment_booked":
-        return None
-    clinic, starts_at = data.get("clinic_id", ""), data.get("starts_at", "")
-    try:
-        when = datetime.fromisoformat(starts_at).replace(tzinfo=tz) if starts_at else None
-    except ValueError:
-        when = None
-    return contacts.Booking(clinic_id=int(clinic) if clinic.isdigit() else None,
-                            starts_at=when)
+    return _quick_action(request, session, user, patient_id, ContactForm, posted, save)
 
 
 @router.post("/{patient_id}/notes")
 def add_note(request: Request, session: SessionDep, user: Caller, patient_id: int,
              posted: Posted):
-    def action(patient, data, actor):
-        service.add_note(session, patient=patient, text=data.get("text", ""), actor=actor)
+    def save(patient, form: NoteForm, actor):
+        return service.add_note(session, patient=patient, text=form.text, actor=actor)
 
-    return _quick_action(request, session, user, patient_id, action, posted)
+    return _quick_action(request, session, user, patient_id, NoteForm, posted, save)
 
 
 @router.post("/{patient_id}/consent")
 def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: int,
                 posted: Posted):
-    def action(patient, data, actor):
-        service.set_sms_consent(session, patient=patient, consent=data.get("consent") == "yes",
-                                source=data.get("source", "") or "staff", actor=actor)
+    def save(patient, form: ConsentForm, actor):
+        return service.set_sms_consent(session, patient=patient, consent=form.given,
+                                       source=form.source or "staff", actor=actor)
 
-    return _quick_action(request, session, user, patient_id, action, posted)
-
-
-def _optional_date(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        message = _("Use the date picker or YYYY-MM-DD (Christian era).")
-        raise ValidationFailed(message, field_errors={field: message}) from error
+    return _quick_action(request, session, user, patient_id, ConsentForm, posted, save)
 
 
 @router.post("/{patient_id}/coverages")
 def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
                  posted: Posted):
-    def action(patient, data, actor):
-        service.add_coverage(
-            session, patient=patient, segment_code=data.get("segment_code", ""),
-            payer_name=data.get("payer_name", "").strip(),
-            member_id=data.get("member_id", "").strip(),
-            referral_from=data.get("referral_from", "").strip(),
-            valid_from=_optional_date(data.get("valid_from", ""), "valid_from"),
-            valid_to=_optional_date(data.get("valid_to", ""), "valid_to"), actor=actor,
-        )
+    def save(patient, form: CoverageForm, actor):
+        return service.add_coverage(
+            session, patient=patient, segment_code=form.segment_code,
+            payer_name=form.payer_name, member_id=form.member_id,
+            referral_from=form.referral_from, valid_from=form.valid_from,
+            valid_to=form.valid_to, actor=actor)
 
-    return _quick_action(request, session, user, patient_id, action, posted)
+    return _quick_action(request, session, user, patient_id, CoverageForm, posted, save)
 
 
 @router.post("/{patient_id}/coverages/{coverage_id}/end")
 def end_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
-                 coverage_id: int, confirm: Annotated[str, Form()] = ""):
+                 coverage_id: int):
     patient = service.get_patient(session, patient_id)
     service.end_coverage(session, patient=patient, coverage_id=coverage_id,
                          actor=actor_for(request, user))

@@ -8,9 +8,7 @@ values of the Patient row and raise ValidationFailed when ``errors`` is not empt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -90,10 +88,6 @@ class PatientForm(Form):
             raise ValueError(_("Not a valid phone number."))
         return number
 
-    @classmethod
-    def from_form(cls, data: Mapping[str, Any]) -> PatientForm:
-        return cls.parse(data)
-
     def check(self) -> None:
         if not (self.given_name_th or self.given_name_en):
             self.add_error("given_name_th", _("Enter a first name in Thai or English."))
@@ -107,10 +101,8 @@ class PatientForm(Form):
         if self.sms_consent and not self.phone:
             self.add_error("phone", _("SMS consent needs a mobile number."))
 
-    def validate(self, *, require_payer: bool) -> dict:  # type: ignore[override]
-        """The values for the Patient row; adds the payer error to ``self.errors``."""
-        if require_payer and not self.segment_code:
-            self.add_error("segment_code", _("Choose how the patient pays."))
+    def row_values(self) -> dict:
+        """The values for the Patient row."""
         return {
             "hn": clean_hn(self.hn),
             "national_id": self.national_id or None,
@@ -149,3 +141,13 @@ class PatientForm(Form):
         form = cls.parse(shown)
         form.errors.clear()  # the edit page opens clean; a save says what needs fixing
         return form
+
+
+class NewPatientForm(PatientForm):
+    """Registration: the same fields, and how the patient pays must be chosen (an edit
+    leaves the coverages to the coverage panel)."""
+
+    def check(self) -> None:
+        super().check()
+        if not self.segment_code:
+            self.add_error("segment_code", _("Choose how the patient pays."))

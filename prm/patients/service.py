@@ -77,7 +77,7 @@ def create_patient(session: Session, *, form: PatientForm, actor: Actor) -> Pati
     Raises ValidationFailed (field errors on ``form.errors``) or Conflict (HN or national
     ID already registered); nothing is written in either case.
     """
-    values = form.validate(require_payer=True)
+    values = form.row_values()
     segment = _payer_segment(session, form)
     _raise_if_invalid(form)
     values["hn"] = values["hn"] or next_hn(session)
@@ -91,7 +91,7 @@ def create_patient(session: Session, *, form: PatientForm, actor: Actor) -> Pati
         patient.sms_consent_source = "registration"
     session.add(patient)
     session.flush()
-    if segment.code not in (SELF_PAY, FOREIGN_UNINSURED):
+    if segment and segment.code not in (SELF_PAY, FOREIGN_UNINSURED):
         _add_coverage_row(session, patient, segment, form.payer_name, form.member_id,
                           form.referral_from)
     refresh_segment(session, patient=patient)
@@ -106,7 +106,7 @@ def update_patient(
     session: Session, *, patient: Patient, form: PatientForm, actor: Actor
 ) -> Patient:
     """Apply an edit. Raises ValidationFailed or Conflict; nothing is written then."""
-    values = form.validate(require_payer=False)
+    values = form.row_values()
     values["hn"] = values["hn"] or patient.hn
     _raise_if_invalid(form)
     _ensure_unique(session, values, patient_id=patient.id, form=form)

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Request
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.errors import PrmError
 from prm.models.patient import Channel, Sex
 from prm.patients import service
-from prm.patients.forms import PatientForm
+from prm.patients.forms import NewPatientForm, PatientForm
 from prm.patients.search import search_patients
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted
+from prm.web.forms import Posted, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -61,18 +60,13 @@ def new_patient(request: Request, session: SessionDep, user: Editor):
 
 @router.post("")
 def create_patient(request: Request, session: SessionDep, user: Editor, posted: Posted):
-    return _create_patient(request, session, user, PatientForm.from_form(posted))
-
-
-def _create_patient(request: Request, session, user: StaffMember, form: PatientForm):
-    try:
-        patient = service.create_patient(session, form=form, actor=actor_for(request, user))
-    except PrmError as error:
-        session.rollback()
-        return render(request, "patients/form.html",
-                      _form_context(session, form, error=error.message), status=error.status)
-    session.commit()
-    return htmx.redirect(request, f"/patients/{patient.id}")
+    return submit(
+        request, session, NewPatientForm, posted,
+        save=lambda form: service.create_patient(session, form=form,
+                                                 actor=actor_for(request, user)),
+        show=lambda form, error: render(request, "patients/form.html",
+                                        _form_context(session, form, error=error.message)),
+        done=lambda form, patient: f"/patients/{patient.id}")
 
 
 @router.get("/{patient_id}/edit")
@@ -87,19 +81,11 @@ def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id
 @router.post("/{patient_id}")
 def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: int,
                    posted: Posted):
-    return _update_patient(request, session, user, patient_id, PatientForm.from_form(posted))
-
-
-def _update_patient(request: Request, session, user: StaffMember, patient_id: int,
-                    form: PatientForm):
     patient = service.get_patient(session, patient_id)
-    try:
-        service.update_patient(session, patient=patient, form=form,
-                               actor=actor_for(request, user))
-    except PrmError as error:
-        session.rollback()
-        return render(request, "patients/form.html",
-                      _form_context(session, form, patient=patient, error=error.message),
-                      status=error.status)
-    session.commit()
-    return htmx.redirect(request, f"/patients/{patient.id}")
+    return submit(
+        request, session, PatientForm, posted,
+        save=lambda form: service.update_patient(session, patient=patient, form=form,
+                                                 actor=actor_for(request, user)),
+        show=lambda form, error: render(request, "patients/form.html", _form_context(
+            session, form, patient=patient, error=error.message)),
+        done=lambda form, patient: f"/patients/{patient.id}")
