@@ -706,3 +706,33 @@ def test_saving_the_rules_persists_them_and_audits_who_did(client, session):
     assert {e.entity_id for e in events} == {rule.value for rule in FollowUpRule}
     assert all(e.user_id == admin.id for e in events)
     assert any(e.entity_id == "discharge_call" and "threshold=72" in e.detail for e in events)
+
+
+def test_a_note_longer_than_the_record_holds_is_refused_whole_not_cut(client, session, now):
+    item = no_show_item(session, now)
+    sign_in(client, session)
+    note = "x" * 2001
+
+    response = client.post(f"/worklists/items/{item.id}/attempts",
+                           data={"outcome": "no_answer", "note": note},
+                           headers={"HX-Request": "true"})
+
+    assert response.status_code == 422
+    assert "At most 2000 characters." in response.text and note in response.text
+    assert count(session, WorklistAttempt) == 0
+
+
+def test_a_rebooking_time_that_is_not_one_is_a_field_error_showing_what_was_typed(
+        client, session, now):
+    item = no_show_item(session, now)
+    clinic = make_clinic(session)
+    sign_in(client, session)
+    appointments_before = count(session, Appointment)
+
+    response = client.post(f"/worklists/items/{item.id}/attempts", data={
+        "outcome": "rebooked", "clinic_id": str(clinic.id), "starts_at": "tomorrow 9am"})
+
+    assert response.status_code == 422
+    assert 'value="tomorrow 9am"' in response.text
+    assert fresh(session, item).status == ItemStatus.open
+    assert count(session, Appointment) == appointments_before

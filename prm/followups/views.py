@@ -2,42 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse
 
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.db import SessionDep
-from prm.errors import PrmError
+from prm.errors import PrmError, ValidationFailed
 from prm.followups import labels, service
-from prm.followups.service import Rebooking, WorklistFilter
-from prm.i18n import current_language
+from prm.followups.forms import AttemptForm, RuleForm, WorklistQuery
+from prm.followups.service import WorklistFilter
+from prm.i18n import _, current_language
 from prm.models.types import utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus
 from prm.patients import service as patients
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted
+from prm.web.forms import Posted, submit
 from prm.web.templating import render
 
 router = APIRouter()
 Worker = Annotated[StaffMember, require(Permission.worklists)]
 RuleAdmin = Annotated[StaffMember, require(Permission.rules_manage)]
-
-
-def _local_datetime(value: str, tz) -> datetime | None:
-    """An <input type=datetime-local> value in the hospital's zone, as aware UTC."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=tz)
-    except ValueError:
-        return None
 
 
 def _page_context(session, request, filters: WorklistFilter) -> dict:
@@ -57,12 +46,8 @@ def _page_context(session, request, filters: WorklistFilter) -> dict:
 
 
 @router.get("/worklists")
-def worklists(request: Request, session: SessionDep, user: Worker, queue: str = service.TODAY,
-              clinic: str = "", segment: str = "", priority: str = ""):
-    if queue != service.TODAY and queue not in FollowUpRule.__members__:
-        queue = service.TODAY
-    filters = WorklistFilter(queue=queue, clinic_id=int(clinic) if clinic.isdigit() else None,
-                             segment=segment, priority=priority)
+def worklists(request: Request, session: SessionDep, user: Worker):
+    filters = WorklistQuery.parse(request.query_params).to_filter()
     context = _page_context(session, request, filters)
     template = "worklists/_queue.html" if htmx.is_htmx(request) else "worklists/index.html"
     return render(request, template, context)
@@ -146,40 +131,30 @@ def work_item(request: Request, session: SessionDep, user: Worker, item_id: int)
 @router.post("/worklists/items/{item_id}/attempts")
 def record_attempt(request: Request, session: SessionDep, user: Worker, item_id: int,
                    posted: Posted):
-    return _record_attempt(request, session, user, item_id, posted)
-
-
-def _record_attempt(request: Request, session, user: StaffMember, item_id: int, data: FormData):
-    tz = request.app.state.settings.tz
     item = service.get_item(session, item_id)
-    rebooking = None
-    if data.get("outcome") == "rebooked":
-        clinic = data.get("clinic_id", "")
-        clinician = data.get("clinician_id", "")
-        rebooking = Rebooking(clinic_id=int(clinic) if clinic.isdigit() else None,
-                              starts_at=_local_datetime(data.get("starts_at", ""), tz),
-                              clinician_id=int(clinician) if clinician.isdigit() else None)
-    try:
-        service.record_attempt(
+
+    def save(form: AttemptForm):
+        return service.record_attempt(
             session, item=item, user=user, actor=actor_for(request, user),
-            outcome=data.get("outcome", ""), note=data.get("note", ""), rebooking=rebooking,
-            call_back_at=_local_datetime(data.get("call_back_at", ""), tz))
-    except PrmError as error:
-        session.rollback()
-        item = service.get_item(session, item_id)
+            outcome=form.outcome, note=form.note, rebooking=form.rebooking(),
+            call_back_at=form.call_back_at)
+
+    def show(form: AttemptForm, error: PrmError):
+        context = _work_context(session, request, service.get_item(session, item_id),
+                                form=form.typed, errors=form.errors, error=error.message)
         if not htmx.is_htmx(request):
-            return render(request, "worklists/item.html", _work_context(
-                session, request, item, form=dict(data), errors=error.field_errors,
-                error=error.message), status=error.status)
+            return render(request, "worklists/item.html", context)
         # The form targets the whole row; the refused form goes back inside the row, so
         # the row (who, why, claim) stays and the corrected form can be sent again.
-        return htmx.retarget(render(request, "worklists/_work.html", _work_context(
-            session, request, item, form=dict(data), errors=error.field_errors,
-            error=error.message), status=error.status), f"#work-{item.id}")
-    session.commit()
-    if not htmx.is_htmx(request):
-        return htmx.redirect(request, "/worklists")
-    return _after_change(request, session, item, done=True)
+        return htmx.retarget(render(request, "worklists/_work.html", context),
+                             f"#work-{item_id}")
+
+    def done(form: AttemptForm, _attempt):
+        if not htmx.is_htmx(request):
+            return "/worklists"
+        return _after_change(request, session, item, done=True)
+
+    return submit(request, session, AttemptForm, posted, save=save, show=show, done=done)
 
 
 @router.post("/worklists/items/{item_id}/close")
@@ -204,25 +179,24 @@ def _rules_context(session, **extra) -> dict:
 
 @router.post("/admin/rules")
 def save_rules(request: Request, session: SessionDep, user: RuleAdmin, posted: Posted):
-    return _save_rules(request, session, user, posted)
-
-
-def _save_rules(request: Request, session, user: StaffMember, data: FormData):
+    forms = {setting.rule: RuleForm.for_rule(posted, setting.rule)
+             for setting in service.rule_settings(session)}
     known = set(patients.segment_names(session))
     try:
-        for setting in service.rule_settings(session):
-            rule = setting.rule
+        errors = {name: message for rule, form in forms.items()
+                  for name, message in form.errors_for(rule).items()}
+        if errors:
+            raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+        for rule, form in forms.items():
             service.update_rule_setting(
-                session, rule=rule, enabled=data.get(f"enabled_{rule}") == "on",
-                threshold=data.get(f"threshold_{rule}", ""),
-                segments=data.getlist(f"segments_{rule}"), known_segments=known,
-                actor=actor_for(request, user))
+                session, rule=rule, enabled=form.enabled, threshold=form.threshold,
+                segments=form.segments, known_segments=known, actor=actor_for(request, user))
     except PrmError as error:
         session.rollback()
         # Re-render what was typed (every rule's fields), not what is stored.
         return render(request, "worklists/rules.html",
                       _rules_context(session, errors=error.field_errors, error=error.message,
-                                     form=data),
+                                     form=posted),
                       status=error.status)
     session.commit()
     return render(request, "worklists/rules.html", _rules_context(session, saved=True))

@@ -259,7 +259,7 @@ def set_sms_consent(
 def _apply_consent(session, patient: Patient, consent: bool, source: str, actor: Actor) -> None:
     patient.sms_consent = consent
     patient.sms_consent_changed_at = utcnow()
-    patient.sms_consent_source = source[:60]
+    patient.sms_consent_source = source
     session.add(patient)
     session.flush()
     timeline.record(session, patient=patient, kind="consent", actor=actor,
