@@ -20,7 +20,7 @@ the model the form fills (``column_limit``), so the form and the database agree.
             if self.urgent and self.due_on is None:
                 self.add_error("due_on", _("An urgent note needs a date."))
 
-    form = NoteForm.parse(await request.form())
+    form = NoteForm.parse(posted)      # the body, read by prm.web.forms.Posted
     form.errors    # {"body": "At most 2000 characters."}
     form.body      # "" (the default: the typed value was refused)
     form.typed     # {"body": "what was typed, exactly", "due_on": "", "urgent": ""}

@@ -253,3 +253,13 @@ def test_the_audit_rows_come_alone_for_htmx(admin_client, history):
     assert response.status_code == 200
     assert "<html" not in response.text
     assert 'id="audit-rows"' in response.text
+
+
+def test_audit_filters_that_cannot_be_read_are_left_out_and_shown_as_typed(
+        admin_client, history):
+    everything = _audit(admin_client)
+    params = {"patient_id": "12a", "since": "2567-99-01", "page": "-3"}
+
+    assert _audit(admin_client, **params) == everything
+    page = admin_client.get("/admin/audit", params=params).text
+    assert 'value="12a"' in page and 'value="2567-99-01"' in page

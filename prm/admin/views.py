@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
 from prm.admin import service as accounts
+from prm.admin.forms import AuditQuery, StaffForm
 from prm.audit import service as audit
 from prm.auth import service as auth
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.errors import PrmError
 from prm.i18n import LANGUAGES
 from prm.models.audit import AuditAction
 from prm.roles import Permission, role_labels
 from prm.web import htmx
+from prm.web.forms import Posted, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -44,23 +44,19 @@ def users(request: Request, session: SessionDep, user: Admin):
 
 
 @router.post("/users")
-def create_user(
-    request: Request, session: SessionDep, user: Admin,
-    username: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "", language: Annotated[str, Form()] = "th",
-):
+def create_user(request: Request, session: SessionDep, user: Admin, posted: Posted):
     """Creates the account with a generated password, shown once to the admin."""
-    form = {"username": username, "full_name": full_name, "role": role, "language": language}
-    try:
-        new_user, password = accounts.create_account(
-            session, username=username, full_name=full_name, role=role, language=language,
-            actor=actor_for(request, user))
-    except PrmError as error:
-        session.rollback()
-        return _users_page(request, session, status=error.status, form=form,
-                           errors=error.field_errors, error=error.message)
-    session.commit()
-    return _users_page(request, session, created=(new_user.username, password))
+    def save(form: StaffForm):
+        return accounts.create_account(
+            session, username=form.username, full_name=form.full_name, role=form.role,
+            language=form.language, actor=actor_for(request, user))
+
+    return submit(
+        request, session, StaffForm, posted, save=save,
+        show=lambda form, error: _users_page(request, session, form=form.typed,
+                                             errors=form.errors, error=error.message),
+        done=lambda form, created: _users_page(request, session,
+                                               created=(created[0].username, created[1])))
 
 
 @router.post("/users/{user_id}/password")
@@ -81,34 +77,14 @@ def set_active(request: Request, session: SessionDep, user: Admin, user_id: int,
     return htmx.redirect(request, "/admin/users")
 
 
-def _day(value: str, tz, *, end: bool = False) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = datetime.fromisoformat(value).date()
-    except ValueError:
-        return None
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return start + timedelta(days=1) if end else start
-
-
 @router.get("/audit")
-def audit_log(
-    request: Request, session: SessionDep, user: Auditor, username: str = "", action: str = "",
-    patient_id: str = "", since: str = "", until: str = "", page: int = 1,
-):
-    tz = request.app.state.settings.tz
-    filters = audit.AuditFilter(
-        username=username, action=action if action in AuditAction.__members__ else "",
-        patient_id=int(patient_id) if patient_id.isdigit() else None,
-        since=_day(since, tz), until=_day(until, tz, end=True),
-    )
-    page = max(page, 1)
-    events, total = audit.search(session, filters=filters, limit=PAGE_SIZE,
-                                 offset=(page - 1) * PAGE_SIZE)
-    context = {"events": events, "total": total, "page": page, "page_size": PAGE_SIZE,
-               "action_options": [(a.value, a.value) for a in AuditAction], "filters": {
-                   "username": username, "action": action, "patient_id": patient_id,
-                   "since": since, "until": until}}
+def audit_log(request: Request, session: SessionDep, user: Auditor):
+    query = AuditQuery.parse(request.query_params)
+    events, total = audit.search(
+        session, filters=query.to_filter(request.app.state.settings.tz), limit=PAGE_SIZE,
+        offset=(query.page - 1) * PAGE_SIZE)
+    context = {"events": events, "total": total, "page": query.page, "page_size": PAGE_SIZE,
+               "action_options": [(a.value, a.value) for a in AuditAction],
+               "filters": query.typed}
     template = "admin/_audit_rows.html" if htmx.is_htmx(request) else "admin/audit.html"
     return render(request, template, context)
