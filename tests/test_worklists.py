@@ -620,6 +620,35 @@ def test_the_count_badge_shows_items_due_today(client, session, now):
     assert (response.status_code, response.text) == (200, "2")
 
 
+def test_counts_stop_past_the_limit_and_say_so(client, session, now, monkeypatch):
+    monkeypatch.setattr(service, "COUNT_LIMIT", 2)
+    sign_in(client, session)
+    for _ in range(4):
+        no_show_item(session, now)
+    snoozed = no_show_item(session, now)
+    snoozed.status, snoozed.snoozed_until = ItemStatus.snoozed, now - timedelta(minutes=1)
+    session.commit()
+
+    counts = service.queue_counts(session, now=now, tz=BANGKOK)
+    page = client.get("/worklists").text
+
+    assert counts["no_show"] == counts["today"] == 3
+    assert counts["abnormal_lab"] == 0
+    assert 'No-shows to rebook <span class="count">2+</span>' in page
+    assert client.get("/worklists/count").text == "2+"
+
+
+def test_counts_add_the_snoozed_items_whose_time_has_come(session, now):
+    no_show_item(session, now)
+    woken = no_show_item(session, now)
+    woken.status, woken.snoozed_until = ItemStatus.snoozed, now - timedelta(minutes=1)
+    asleep = no_show_item(session, now)
+    asleep.status, asleep.snoozed_until = ItemStatus.snoozed, now + timedelta(hours=1)
+    session.commit()
+
+    assert service.queue_counts(session, now=now, tz=BANGKOK)["no_show"] == 2
+
+
 def test_worklists_are_for_nurses_and_front_desk_and_rules_for_admins(app, session):
     may = {"nurse": (200, 403), "front_desk": (200, 403), "quality": (403, 403),
            "admin": (403, 200)}

@@ -62,3 +62,8 @@ def outcome_labels() -> dict[str, str]:
         AttemptOutcome.deceased: _("Deceased"),
         AttemptOutcome.call_back_later: _("Call back later"),
     }
+
+
+def count_label(count: int, limit: int) -> str:
+    """A queue's count as its tab shows it: "999+" past the limit it was counted to."""
+    return f"{limit:,}+" if count > limit else f"{count:,}"

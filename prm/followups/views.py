@@ -17,7 +17,7 @@ from prm.followups.forms import AttemptForm, RuleForm, WorklistQuery
 from prm.followups.service import WorklistFilter
 from prm.i18n import _, current_language
 from prm.models.types import utcnow
-from prm.models.worklist import FollowUpRule, ItemStatus
+from prm.models.worklist import ItemStatus
 from prm.patients import service as patients
 from prm.roles import Permission
 from prm.web import htmx
@@ -34,13 +34,14 @@ def _page_context(session, request, filters: WorklistFilter) -> dict:
     now = utcnow()
     return {
         "filters": filters,
-        "counts": service.queue_counts(session, now=now, tz=settings.tz),
+        "counts": {queue: labels.count_label(count, service.COUNT_LIMIT) for queue, count
+                   in service.queue_counts(session, now=now, tz=settings.tz).items()},
         "rows": service.list_items(session, filters=filters, now=now, tz=settings.tz),
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session),
         "clinics": appointment_desk.clinics(session),
-        "queues": [service.TODAY] + [rule.value for rule in FollowUpRule],
+        "queues": service.QUEUES,
         "page_size": service.PAGE_SIZE,
     }
 
@@ -56,8 +57,9 @@ def worklists(request: Request, session: SessionDep, user: Worker):
 @router.get("/worklists/count")
 def today_count(request: Request, session: SessionDep, user: Worker):
     """The top bar's badge: items due today across all lists."""
-    count = service.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)
-    return HTMLResponse(str(count[service.TODAY]) if count[service.TODAY] else "")
+    today = service.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)[
+        service.TODAY]
+    return HTMLResponse(labels.count_label(today, service.COUNT_LIMIT) if today else "")
 
 
 def _row_context(session, request, item, **extra) -> dict:
