@@ -548,6 +548,43 @@ def test_the_worklists_page_filters_by_clinic_segment_and_priority(client, sessi
         at_skin.id}
 
 
+def test_show_more_continues_the_queue_in_its_order_without_gaps_or_repeats(
+        client, session, now, monkeypatch):
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    sign_in(client, session)
+    same_time = now - timedelta(hours=3)  # ties on priority and time: the id decides
+    items = [make_worklist_item(session, patient=make_patient(session), due_at=due,
+                                priority=priority)
+             for due, priority in ((same_time, Priority.normal), (same_time, Priority.normal),
+                                   (now - timedelta(days=1), Priority.normal),
+                                   (now - timedelta(hours=1), Priority.high),
+                                   (same_time, Priority.normal))]
+    woken = items[2]
+    woken.status, woken.snoozed_until = ItemStatus.snoozed, now - timedelta(minutes=5)
+    session.commit()
+    queue_order = [items[3].id, items[2].id, items[0].id, items[1].id, items[4].id]
+
+    page = client.get("/worklists").text
+    shown = re.findall(r'id="item-(\d+)"', page)
+    assert len(shown) == 2
+    while more := re.search(r'hx-get="([^"]*after=\d+[^"]*)"', page):
+        page = client.get(more.group(1).replace("&amp;", "&"),
+                          headers={"HX-Request": "true"}).text
+        assert "<nav" not in page  # only rows, appended below the ones shown
+        shown += re.findall(r'id="item-(\d+)"', page)
+
+    assert [int(n) for n in shown] == queue_order
+
+
+def test_show_more_after_an_item_that_is_gone_says_so(client, session, now):
+    sign_in(client, session)
+
+    response = client.get("/worklists?after=999999", headers={"HX-Request": "true"})
+
+    assert response.status_code == 404
+    assert "That worklist item no longer exists." in response.text
+
+
 def test_an_htmx_attempt_that_closes_the_item_empties_the_row_and_signals(client, session,
                                                                           now):
     item = no_show_item(session, now)

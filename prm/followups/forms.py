@@ -18,17 +18,19 @@ MAX_THRESHOLD = 10_000
 
 
 class WorklistQuery(Form):
-    """The list's filters (the query string); an unknown queue shows today's."""
+    """The list's filters (the query string); an unknown queue shows today's. ``after``
+    is the last item of the page already shown ("Show more")."""
 
     queue: Text = TODAY
     clinic: OptionalId = None
     segment: Text = ""
     priority: Text = ""
+    after: OptionalId = None
 
     def to_filter(self) -> WorklistFilter:
         queue = self.queue if self.queue in FollowUpRule.__members__ else TODAY
         return WorklistFilter(queue=queue, clinic_id=self.clinic, segment=self.segment,
-                              priority=self.priority)
+                              priority=self.priority, after_id=self.after)
 
 
 class AttemptForm(Form):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, or_, union_all, update
+from sqlalchemy import and_, func, literal, or_, tuple_, union_all, update
 from sqlmodel import Session, col, select
 
 from prm import timeline
@@ -54,8 +54,11 @@ QUEUES = [TODAY] + [rule.value for rule in FollowUpRule]
 # COUNT_LIMIT, so a count costs the same whatever the backlog (the 200,000-patient demo's
 # 138,000 open items took 25-45 ms to count exactly, on every page). Reports count exactly.
 COUNT_LIMIT = 999
+# Most urgent first, then the oldest cause; the id makes the order total, so a page can
+# continue after its last item.
+QUEUE_ORDER = (col(WorklistItem.priority), col(WorklistItem.due_at), col(WorklistItem.id))
 # Rows per queue page: a shift's worth of calls; filters narrow the rest.
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 def attempt_title(data: dict) -> str:
@@ -71,6 +74,7 @@ class WorklistFilter:
     clinic_id: int | None = None
     segment: str = ""
     priority: str = ""
+    after_id: int | None = None  # the last item already shown: list what comes after it
 
 
 @dataclass
@@ -123,16 +127,31 @@ def _count_up_to_limit(queue: str, visible, now: datetime, tz: ZoneInfo):
 
 
 def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo,
-               limit: int = PAGE_SIZE) -> list[WorklistRow]:
-    """The queue's items, most urgent first (priority, then oldest cause)."""
+               limit: int | None = None) -> list[WorklistRow]:
+    """The queue's items, most urgent first (priority, then oldest cause), a page at a
+    time: ``filters.after_id`` continues after that item, wherever it is now."""
+    limit = limit or PAGE_SIZE
     rows = []
+    after = _queue_position(session, filters.after_id)
     for visible in _visible_parts(now):
-        rows += session.exec(_list_query(filters, visible, now, tz).limit(limit)).all()
+        query = _list_query(filters, visible, now, tz)
+        if after is not None:
+            query = query.where(tuple_(*QUEUE_ORDER) > after)
+        rows += session.exec(query.limit(limit)).all()
     rows.sort(key=lambda row: (row[0].priority, row[0].due_at, row[0].id))
     thai = current_language.get() == "th"
     return [WorklistRow(item, patient, full_name or username or "",
                         (clinic_th if thai else clinic_en) or "")
             for item, patient, full_name, username, clinic_th, clinic_en in rows[:limit]]
+
+
+def _queue_position(session: Session, item_id: int | None) -> tuple | None:
+    if item_id is None:
+        return None
+    item = session.get(WorklistItem, item_id)
+    if item is None:
+        raise NotFound(_("That worklist item no longer exists."))
+    return tuple_(item.priority, item.due_at, item.id)
 
 
 def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
@@ -150,8 +169,7 @@ def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
         query = query.where(WorklistItem.segment_code == filters.segment)
     if filters.priority:
         query = query.where(WorklistItem.priority == filters.priority)
-    return query.order_by(col(WorklistItem.priority), col(WorklistItem.due_at),
-                          col(WorklistItem.id))
+    return query.order_by(*QUEUE_ORDER)
 
 
 def row_for(session: Session, *, item: WorklistItem) -> WorklistRow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
@@ -29,29 +30,48 @@ Worker = Annotated[StaffMember, require(Permission.worklists)]
 RuleAdmin = Annotated[StaffMember, require(Permission.rules_manage)]
 
 
-def _page_context(session, request, filters: WorklistFilter) -> dict:
-    settings = request.app.state.settings
-    now = utcnow()
+def _list_url(filters: WorklistFilter, *, after: int | None = None) -> str:
+    params = {"queue": filters.queue, "clinic": filters.clinic_id or "",
+              "segment": filters.segment, "priority": filters.priority}
+    return "/worklists?" + urlencode(params | ({"after": after} if after else {}))
+
+
+def _rows_context(session, request, filters: WorklistFilter) -> dict:
+    """What a page of rows needs (worklists/_rows.html): ``more_url`` is the next page's,
+    when this one is full."""
+    rows = service.list_items(session, filters=filters, now=utcnow(),
+                              tz=request.app.state.settings.tz)
+    full = len(rows) == service.PAGE_SIZE
     return {
-        "filters": filters,
-        "counts": {queue: labels.count_label(count, service.COUNT_LIMIT) for queue, count
-                   in service.queue_counts(session, now=now, tz=settings.tz).items()},
-        "rows": service.list_items(session, filters=filters, now=now, tz=settings.tz),
+        "filters": filters, "rows": rows,
+        "more_url": _list_url(filters, after=rows[-1].item.id) if full else None,
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session),
-        "clinics": appointment_desk.clinics(session),
-        "queues": service.QUEUES,
         "page_size": service.PAGE_SIZE,
+    }
+
+
+def _page_context(session, request, filters: WorklistFilter) -> dict:
+    counts = service.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)
+    return _rows_context(session, request, filters) | {
+        "counts": {queue: labels.count_label(count, service.COUNT_LIMIT)
+                   for queue, count in counts.items()},
+        "clinics": appointment_desk.clinics(session),
+        "queues": service.QUEUES, "queue_url": _list_url(filters),
     }
 
 
 @router.get("/worklists")
 def worklists(request: Request, session: SessionDep, user: Worker):
+    """The queues; with htmx, only the queue (a filter changed) or, with ``after``, only
+    the next page of rows ("Show more")."""
     filters = WorklistQuery.parse(request.query_params).to_filter()
-    context = _page_context(session, request, filters)
+    if htmx.is_htmx(request) and filters.after_id:
+        return render(request, "worklists/_rows.html",
+                      _rows_context(session, request, filters))
     template = "worklists/_queue.html" if htmx.is_htmx(request) else "worklists/index.html"
-    return render(request, template, context)
+    return render(request, template, _page_context(session, request, filters))
 
 
 @router.get("/worklists/count")
