@@ -32,9 +32,9 @@ from fhir_adapter.mapping.common import (
     MappingError,
     best_names,
     concept_text,
-    deleted,
     first_code,
     key_from_model,
+    mapper_of,
     minutes_between,
     optional_ref,
     reference_type,
@@ -46,7 +46,6 @@ from fhir_adapter.mapping.common import (
 from prm.ingest.records import (
     AppointmentRecord,
     ClinicRef,
-    DeletedRecord,
     EncounterRecord,
     OrganizationRecord,
     PractitionerRecord,
@@ -93,12 +92,8 @@ def map_practitioner(raw: dict[str, Any], ctx: Context) -> list[PractitionerReco
     )]
 
 
-def map_appointment(
-    raw: dict[str, Any], ctx: Context,
-) -> list[AppointmentRecord | DeletedRecord]:
-    appointment = validate(Appointment, raw, ctx.label)
-    if appointment.status == "entered-in-error":
-        return deleted(appointment, ctx.config)
+@mapper_of(Appointment)
+def map_appointment(appointment: Appointment, ctx: Context) -> list[AppointmentRecord]:
     status = APPOINTMENT_STATUSES.get(appointment.status)
     if status is None:
         raise MappingError(f"{ctx.label}: status '{appointment.status}' is not an "
@@ -140,10 +135,8 @@ def _first_actor(participants: Iterable[Any], resource_type: str, ctx: Context) 
     return None
 
 
-def map_encounter(raw: dict[str, Any], ctx: Context) -> list[EncounterRecord | DeletedRecord]:
-    encounter = validate(Encounter, raw, ctx.label)
-    if encounter.status == "entered-in-error":
-        return deleted(encounter, ctx.config)
+@mapper_of(Encounter)
+def map_encounter(encounter: Encounter, ctx: Context) -> list[EncounterRecord]:
     code = encounter.class_fhir.code
     encounter_class = ENCOUNTER_CLASSES.get(code or "")
     if encounter_class is None:

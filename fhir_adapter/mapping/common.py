@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -150,6 +150,24 @@ def key_from_raw(raw: Mapping[str, Any], config: MappingConfig) -> SourceKey:
 def deleted(resource: Any, config: MappingConfig) -> list[DeletedRecord]:
     """A resource marked entered-in-error: PRM forgets the record it had made from it."""
     return [DeletedRecord(key_from_model(resource, config))]
+
+
+ENTERED_IN_ERROR = frozenset({"entered-in-error"})
+
+
+def mapper_of(model_class: type[Model], *, withdrawn: frozenset[str] = ENTERED_IN_ERROR):
+    """Makes ``mapper(resource, ctx)`` a mapper of raw resources: it gets the resource
+    validated with ``model_class``. One whose status is in ``withdrawn`` never reaches it:
+    it maps to a DeletedRecord, the same for every type."""
+    def decorate(mapper: Callable[[Any, Context], list]) -> Callable[[dict, Context], list]:
+        @wraps(mapper)
+        def mapped(raw: dict[str, Any], ctx: Context) -> list:
+            resource = validate(model_class, raw, ctx.label)
+            if resource.status in withdrawn:
+                return deleted(resource, ctx.config)
+            return mapper(resource, ctx)
+        return mapped
+    return decorate
 
 
 # --- references -------------------------------------------------------------------------

@@ -36,10 +36,10 @@ from fhir_adapter.mapping.common import (
     MappingError,
     codes_in,
     concept_tokens,
-    deleted,
     first_code,
     key_from_model,
     key_from_raw,
+    mapper_of,
     required_ref,
     to_date,
     token,
@@ -50,10 +50,8 @@ from prm.ingest.records import CoverageRecord, DeletedRecord
 CLAIM_STATUSES = frozenset({"active", "cancelled", "draft", "entered-in-error"})
 
 
-def map_coverage(raw: dict[str, Any], ctx: Context) -> list[CoverageRecord | DeletedRecord]:
-    coverage = validate(Coverage, raw, ctx.label)
-    if coverage.status == "entered-in-error":
-        return deleted(coverage, ctx.config)
+@mapper_of(Coverage)
+def map_coverage(coverage: Coverage, ctx: Context) -> list[CoverageRecord]:
     return [
         CoverageRecord(
             key=key_from_model(coverage, ctx.config),

@@ -32,15 +32,14 @@ from fhir.resources.R4B.observation import Observation
 from fhir_adapter.mapping.common import (
     Context,
     concept_text,
-    deleted,
     first_code,
     key_from_model,
+    mapper_of,
     optional_ref,
     required_ref,
     to_utc,
-    validate,
 )
-from prm.ingest.records import DeletedRecord, LabReportRecord, LabResultRecord
+from prm.ingest.records import LabReportRecord, LabResultRecord
 
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 # v3 ObservationInterpretation code → PRM Interpretation.
@@ -55,10 +54,8 @@ RELEASED_STATUSES = frozenset({"final", "amended", "corrected"})
 WITHDRAWN_STATUSES = frozenset({"cancelled", "entered-in-error"})
 
 
-def map_observation(raw: dict[str, Any], ctx: Context) -> list[LabResultRecord | DeletedRecord]:
-    observation = validate(Observation, raw, ctx.label)
-    if observation.status in WITHDRAWN_STATUSES:
-        return deleted(observation, ctx.config)
+@mapper_of(Observation, withdrawn=WITHDRAWN_STATUSES)
+def map_observation(observation: Observation, ctx: Context) -> list[LabResultRecord]:
     patient_ref = required_ref(ctx, "subject", observation.subject, "Patient")
     value, unit, number = _value(observation)
     if not value:
@@ -176,12 +173,8 @@ def _derived_interpretation(number: Decimal | None, unit: str, reference_range: 
     return "normal"
 
 
-def map_diagnostic_report(
-    raw: dict[str, Any], ctx: Context,
-) -> list[LabReportRecord | DeletedRecord]:
-    report = validate(DiagnosticReport, raw, ctx.label)
-    if report.status in WITHDRAWN_STATUSES:
-        return deleted(report, ctx.config)
+@mapper_of(DiagnosticReport, withdrawn=WITHDRAWN_STATUSES)
+def map_diagnostic_report(report: DiagnosticReport, ctx: Context) -> list[LabReportRecord]:
     results = (optional_ref(result, ctx.refs) for result in report.result or ())
     return [LabReportRecord(
         key=key_from_model(report, ctx.config),

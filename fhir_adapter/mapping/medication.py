@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
@@ -23,16 +21,15 @@ from fhir_adapter.mapping.common import (
     Context,
     MappingError,
     concept_text,
-    deleted,
     duration_days,
     key_from_model,
+    mapper_of,
     optional_ref,
     required_ref,
     to_date,
     to_utc,
-    validate,
 )
-from prm.ingest.records import DeletedRecord, MedicationDispenseRecord, MedicationOrderRecord
+from prm.ingest.records import MedicationDispenseRecord, MedicationOrderRecord
 
 ACTIVE_ORDER_STATUSES = frozenset({"active", "on-hold"})
 
@@ -44,12 +41,8 @@ DISPENSE_STATUSES = {
 }
 
 
-def map_medication_request(
-    raw: dict[str, Any], ctx: Context,
-) -> list[MedicationOrderRecord | DeletedRecord]:
-    request = validate(MedicationRequest, raw, ctx.label)
-    if request.status == "entered-in-error":
-        return deleted(request, ctx.config)
+@mapper_of(MedicationRequest)
+def map_medication_request(request: MedicationRequest, ctx: Context) -> list[MedicationOrderRecord]:
     supply = request.dispenseRequest
     validity = supply.validityPeriod if supply else None
     ordered_at = to_utc(request.authoredOn or (validity.start if validity else None))
@@ -86,12 +79,10 @@ def _instructions(request: MedicationRequest) -> str:
     return (dosage.text or dosage.patientInstruction or "") if dosage else ""
 
 
+@mapper_of(MedicationDispense)
 def map_medication_dispense(
-    raw: dict[str, Any], ctx: Context,
-) -> list[MedicationDispenseRecord | DeletedRecord]:
-    dispense = validate(MedicationDispense, raw, ctx.label)
-    if dispense.status == "entered-in-error":
-        return deleted(dispense, ctx.config)
+    dispense: MedicationDispense, ctx: Context,
+) -> list[MedicationDispenseRecord]:
     if dispense.status == "unknown":
         return []
     status = DISPENSE_STATUSES.get(dispense.status)
