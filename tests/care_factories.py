@@ -15,7 +15,6 @@ from pathlib import Path
 
 from sqlmodel import Session, delete
 
-from prm.care import records
 from prm.models.care import (
     Appointment,
     AppointmentStatus,
@@ -73,10 +72,7 @@ def make_encounter(session: Session, *, patient: Patient,
                    started_at: datetime | None = None, **overrides) -> Encounter:
     values = {"encounter_class": encounter_class,
               "started_at": started_at or utcnow() - timedelta(days=1)}
-    encounter = records.add_encounter(session, patient=patient,
-                                      encounter=Encounter(**{**values, **overrides}))
-    session.commit()
-    return encounter
+    return _saved(session, Encounter(patient_id=patient.id, **{**values, **overrides}))
 
 
 def make_discharge(session: Session, *, patient: Patient, discharged_at: datetime,
@@ -95,22 +91,29 @@ def make_medication_order(session: Session, *, patient: Patient,
     values = {"medication": "Metformin 500 mg", "instructions": "1 tab twice daily",
               "ordered_at": ordered_at or utcnow(), "supply_days": 30,
               "refills_remaining": 3}
-    order = records.add_medication_order(session, patient=patient,
-                                         order=MedicationOrder(**{**values, **overrides}))
-    session.commit()
-    return order
+    values = {**values, **overrides}
+    values.setdefault("next_pickup_due",
+                      (values["ordered_at"] + timedelta(days=values["supply_days"])).date())
+    return _saved(session, MedicationOrder(patient_id=patient.id, **values))
 
 
 def make_dispense(session: Session, *, order: MedicationOrder,
                   prepared_at: datetime | None = None,
                   status: DispenseStatus = DispenseStatus.prepared) -> MedicationDispense:
     """A dispense prepared at the pharmacy (and waiting, unless ``status`` says otherwise)."""
-    dispense = records.prepare_dispense(session, order=order, prepared_at=prepared_at)
-    if status != DispenseStatus.prepared:
-        dispense.status = status
-        session.add(dispense)
+    return _saved(session, MedicationDispense(
+        order_id=order.id, patient_id=order.patient_id, status=status,
+        prepared_at=prepared_at or utcnow()))
+
+
+def collect(session: Session, dispense: MedicationDispense, *, at: datetime) -> None:
+    """The pharmacy's records say the patient collected: the dispense handed over and the
+    order's next pickup a supply later, as the FHIR ingest writes them."""
+    order = session.get(MedicationOrder, dispense.order_id)
+    dispense.status, dispense.handed_over_at = DispenseStatus.handed_over, at
+    order.next_pickup_due = at.date() + timedelta(days=order.supply_days)
+    session.add_all([dispense, order])
     session.commit()
-    return dispense
 
 
 def make_lab_result(session: Session, *, patient: Patient,
@@ -120,10 +123,7 @@ def make_lab_result(session: Session, *, patient: Patient,
     values = {"test_code": "4548-4", "test_name": "HbA1c", "value": "8.1", "unit": "%",
               "reference_range": "4.0-6.0", "interpretation": interpretation,
               "status": "final", "released_at": released_at or utcnow()}
-    result = records.add_lab_result(session, patient=patient,
-                                    result=LabResult(**{**values, **overrides}))
-    session.commit()
-    return result
+    return _saved(session, LabResult(patient_id=patient.id, **{**values, **overrides}))
 
 
 def make_worklist_item(session: Session, *, patient: Patient,

@@ -30,6 +30,7 @@ from prm.models.care import (
 from prm.models.types import utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus, Priority, RuleSetting, WorklistItem
 from tests.care_factories import (
+    collect,
     make_appointment,
     make_clinic,
     make_discharge,
@@ -235,9 +236,7 @@ def test_collecting_the_medicines_closes_the_overdue_order_item(session, now):
     assert only_item(session, FollowUpRule.missed_pickup).status == ItemStatus.open
 
     dispense = make_dispense(session, order=order, prepared_at=now - timedelta(hours=1))
-    records.hand_over(session, dispense=dispense, actor=TEST_ACTOR, at=now)
-    session.commit()
-    assert order.next_pickup_due == now.date() + timedelta(days=30)
+    collect(session, dispense, at=now)
     run(session, now + timedelta(minutes=1), FollowUpRule.missed_pickup)
 
     item = only_item(session, FollowUpRule.missed_pickup)
@@ -257,8 +256,7 @@ def test_a_prepared_dispense_left_uncollected_is_queued_until_collected(session,
     item = only_item(session, FollowUpRule.missed_pickup)
     assert item.cause_key == f"medication_dispense:{waiting.id}"
 
-    records.hand_over(session, dispense=waiting, actor=TEST_ACTOR, at=now)
-    session.commit()
+    collect(session, waiting, at=now)
     run(session, now + timedelta(minutes=1), FollowUpRule.missed_pickup)
 
     assert only_item(session, FollowUpRule.missed_pickup).status == ItemStatus.closed
