@@ -17,9 +17,9 @@ from prm.care import appointments as appointment_desk
 from prm.care import day as appointment_day
 from prm.care import records
 from prm.db import is_postgres
-from prm.followups import service
+from prm.followups import queues
+from prm.followups.queues import WorklistFilter
 from prm.followups.rules import run_rules
-from prm.followups.service import WorklistFilter
 from prm.models.care import (
     Appointment,
     AppointmentChange,
@@ -166,7 +166,7 @@ def test_abnormal_results_are_queued_critical_first(session, now):
         Priority.high
     assert only_item(session, FollowUpRule.abnormal_lab, patient_id=critical.id).priority == \
         Priority.critical
-    rows = service.list_items(session, filters=WorklistFilter(), now=now, tz=BANGKOK)
+    rows = queues.list_items(session, filters=WorklistFilter(), now=now, tz=BANGKOK)
     assert [row.patient.id for row in rows] == [critical.id, high.id]
 
 
@@ -442,14 +442,14 @@ def test_the_today_queue_ends_at_midnight_in_bangkok(session):
     assert evening == datetime(2025, 3, 10, 16, 30, tzinfo=UTC)
 
     def today_ids(now):
-        rows = service.list_items(session, filters=WorklistFilter(), now=now, tz=BANGKOK)
+        rows = queues.list_items(session, filters=WorklistFilter(), now=now, tz=BANGKOK)
         return [row.item.id for row in rows]
 
     assert today_ids(evening) == [tonight.id]
-    assert service.queue_counts(session, now=evening, tz=BANGKOK)["today"] == 1
+    assert queues.queue_counts(session, now=evening, tz=BANGKOK)["today"] == 1
     past_midnight = _bangkok(day + timedelta(days=1), 0, 5)
     assert today_ids(past_midnight) == [tonight.id, after_midnight.id]
-    assert service.queue_counts(session, now=past_midnight, tz=BANGKOK)["today"] == 2
+    assert queues.queue_counts(session, now=past_midnight, tz=BANGKOK)["today"] == 2
 
 
 def test_an_appointment_at_half_past_midnight_belongs_to_the_next_bangkok_day(session):
@@ -478,10 +478,10 @@ def test_snoozed_and_closed_items_are_not_in_the_queue(session):
     make_worklist_item(session, patient=patient, due_at=now - timedelta(hours=1),
                        status=ItemStatus.snoozed, snoozed_until=now + timedelta(hours=2))
 
-    counts = service.queue_counts(session, now=now, tz=BANGKOK)
+    counts = queues.queue_counts(session, now=now, tz=BANGKOK)
 
     assert counts["today"] == 0 and counts["no_show"] == 0
-    assert service.queue_counts(session, now=now + timedelta(hours=2), tz=BANGKOK)[
+    assert queues.queue_counts(session, now=now + timedelta(hours=2), tz=BANGKOK)[
         "no_show"] == 1
 
 

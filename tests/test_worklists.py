@@ -17,9 +17,10 @@ from prm.auth import service as auth
 from prm.auth.deps import SESSION_COOKIE
 from prm.db import is_postgres
 from prm.errors import Conflict, ValidationFailed
-from prm.followups import service
+from prm.followups import queues, service
+from prm.followups.queues import WorklistFilter
 from prm.followups.rules import run_rules
-from prm.followups.service import CLAIM_TIMEOUT, Rebooking, WorklistFilter
+from prm.followups.service import CLAIM_TIMEOUT, Rebooking
 from prm.i18n import current_language
 from prm.models.audit import AuditEvent
 from prm.models.care import Appointment, AppointmentStatus, Interpretation, LabResult
@@ -296,13 +297,13 @@ def test_call_back_later_hides_the_item_until_then(session, now):
     session.commit()
 
     def listed(at: datetime) -> list[int]:
-        rows = service.list_items(session, filters=WorklistFilter(), now=at, tz=BANGKOK)
+        rows = queues.list_items(session, filters=WorklistFilter(), now=at, tz=BANGKOK)
         return [row.item.id for row in rows]
 
     assert fresh(session, item).status == ItemStatus.snoozed
     assert listed(now + timedelta(hours=2, minutes=59)) == []
     assert listed(later) == [item.id]
-    assert service.queue_counts(session, now=later, tz=BANGKOK)["no_show"] == 1
+    assert queues.queue_counts(session, now=later, tz=BANGKOK)["no_show"] == 1
 
 
 def test_a_death_closes_every_open_item_of_the_patient(session, now):
@@ -427,8 +428,8 @@ def test_snoozing_needs_a_future_time_and_hides_the_item_until_then(session, now
 
     item = fresh(session, item)
     assert (item.status, item.claimed_by_user_id) == (ItemStatus.snoozed, None)
-    assert service.queue_counts(session, now=now, tz=BANGKOK)["no_show"] == 0
-    assert service.queue_counts(session, now=now + timedelta(days=1), tz=BANGKOK)[
+    assert queues.queue_counts(session, now=now, tz=BANGKOK)["no_show"] == 0
+    assert queues.queue_counts(session, now=now + timedelta(days=1), tz=BANGKOK)[
         "no_show"] == 1
 
 
@@ -550,7 +551,7 @@ def test_the_worklists_page_filters_by_clinic_segment_and_priority(client, sessi
 
 def test_show_more_continues_the_queue_in_its_order_without_gaps_or_repeats(
         client, session, now, monkeypatch):
-    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    monkeypatch.setattr(queues, "PAGE_SIZE", 2)
     sign_in(client, session)
     same_time = now - timedelta(hours=3)  # ties on priority and time: the id decides
     items = [make_worklist_item(session, patient=make_patient(session), due_at=due,
@@ -658,7 +659,7 @@ def test_the_count_badge_shows_items_due_today(client, session, now):
 
 
 def test_counts_stop_past_the_limit_and_say_so(client, session, now, monkeypatch):
-    monkeypatch.setattr(service, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(queues, "COUNT_LIMIT", 2)
     sign_in(client, session)
     for _ in range(4):
         no_show_item(session, now)
@@ -666,7 +667,7 @@ def test_counts_stop_past_the_limit_and_say_so(client, session, now, monkeypatch
     snoozed.status, snoozed.snoozed_until = ItemStatus.snoozed, now - timedelta(minutes=1)
     session.commit()
 
-    counts = service.queue_counts(session, now=now, tz=BANGKOK)
+    counts = queues.queue_counts(session, now=now, tz=BANGKOK)
     page = client.get("/worklists").text
 
     assert counts["no_show"] == counts["today"] == 3
@@ -683,7 +684,7 @@ def test_counts_add_the_snoozed_items_whose_time_has_come(session, now):
     asleep.status, asleep.snoozed_until = ItemStatus.snoozed, now + timedelta(hours=1)
     session.commit()
 
-    assert service.queue_counts(session, now=now, tz=BANGKOK)["no_show"] == 2
+    assert queues.queue_counts(session, now=now, tz=BANGKOK)["no_show"] == 2
 
 
 def test_worklists_are_for_nurses_and_front_desk_and_rules_for_admins(app, session):

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from prm.followups.service import TODAY, Rebooking, WorklistFilter
+from prm.followups.queues import TODAY, WorklistFilter
+from prm.followups.service import Rebooking
 from prm.forms import Checkbox, Form, LocalDateTime, OptionalId, Text, column_limit
 from prm.i18n import _
 from prm.models.worklist import AttemptOutcome, FollowUpRule, WorklistAttempt

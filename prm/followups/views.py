@@ -13,9 +13,9 @@ from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
-from prm.followups import labels, service
+from prm.followups import labels, queues, service
 from prm.followups.forms import AttemptForm, RuleForm, WorklistQuery
-from prm.followups.service import WorklistFilter
+from prm.followups.queues import WorklistFilter
 from prm.i18n import _, current_language
 from prm.models.types import utcnow
 from prm.models.worklist import ItemStatus
@@ -39,26 +39,26 @@ def _list_url(filters: WorklistFilter, *, after: int | None = None) -> str:
 def _rows_context(session, request, filters: WorklistFilter) -> dict:
     """What a page of rows needs (worklists/_rows.html): ``more_url`` is the next page's,
     when this one is full."""
-    rows = service.list_items(session, filters=filters, now=utcnow(),
+    rows = queues.list_items(session, filters=filters, now=utcnow(),
                               tz=request.app.state.settings.tz)
-    full = len(rows) == service.PAGE_SIZE
+    full = len(rows) == queues.PAGE_SIZE
     return {
         "filters": filters, "rows": rows,
         "more_url": _list_url(filters, after=rows[-1].item.id) if full else None,
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session),
-        "page_size": service.PAGE_SIZE,
+        "page_size": queues.PAGE_SIZE,
     }
 
 
 def _page_context(session, request, filters: WorklistFilter) -> dict:
-    counts = service.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)
+    counts = queues.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)
     return _rows_context(session, request, filters) | {
-        "counts": {queue: labels.count_label(count, service.COUNT_LIMIT)
+        "counts": {queue: labels.count_label(count, queues.COUNT_LIMIT)
                    for queue, count in counts.items()},
         "clinics": appointment_desk.clinics(session),
-        "queues": service.QUEUES, "queue_url": _list_url(filters),
+        "queues": queues.QUEUES, "queue_url": _list_url(filters),
     }
 
 
@@ -77,14 +77,14 @@ def worklists(request: Request, session: SessionDep, user: Worker):
 @router.get("/worklists/count")
 def today_count(request: Request, session: SessionDep, user: Worker):
     """The top bar's badge: items due today across all lists."""
-    today = service.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)[
-        service.TODAY]
-    return HTMLResponse(labels.count_label(today, service.COUNT_LIMIT) if today else "")
+    today = queues.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)[
+        queues.TODAY]
+    return HTMLResponse(labels.count_label(today, queues.COUNT_LIMIT) if today else "")
 
 
 def _row_context(session, request, item, **extra) -> dict:
     return {
-        "row": service.row_for(session, item=item),
+        "row": queues.row_for(session, item=item),
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session), **extra,
