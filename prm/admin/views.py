@@ -51,12 +51,14 @@ def create_user(request: Request, session: SessionDep, user: Admin, posted: Post
             session, username=form.username, full_name=form.full_name, role=form.role,
             language=form.language, actor=actor_for(request, user))
 
+    def done(form: StaffForm, created):
+        new_user, password = created
+        return _users_page(request, session, created=(new_user.username, password))
+
     return submit(
-        request, session, StaffForm, posted, save=save,
+        request, session, StaffForm, posted, save=save, done=done,
         show=lambda form, error: _users_page(request, session, form=form.typed,
-                                             errors=form.errors, error=error.message),
-        done=lambda form, created: _users_page(request, session,
-                                               created=(created[0].username, created[1])))
+                                             errors=form.errors, error=error.message))
 
 
 @router.post("/users/{user_id}/password")
