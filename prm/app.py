@@ -22,7 +22,10 @@ from prm.patients import views as patient_views
 from prm.segments import views as segment_views
 from prm.timeline_registry import register_all
 from prm.web.errors import install_error_handlers
-from prm.web.middleware import CsrfMiddleware, RequestContextMiddleware
+from prm.web.middleware import BodyLimitMiddleware, CsrfMiddleware, RequestContextMiddleware
+
+# Request bodies larger than prm.web.middleware.DEFAULT_BODY_LIMIT, by path prefix.
+BODY_LIMITS: dict[str, int] = {}
 
 
 def limit_request_threads(threads: int) -> None:
@@ -56,8 +59,12 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
                   openapi_url=None)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
-    app.add_middleware(CsrfMiddleware, secure_cookies=settings.cookie_secure)
-    app.add_middleware(RequestContextMiddleware, secure_cookies=settings.cookie_secure)
+    # Outermost last: headers and the 500 page around everything, then the body limit,
+    # then CSRF (which may read a form body, now known to be small).
+    app.add_middleware(CsrfMiddleware, secret_key=settings.secret_key.get_secret_value(),
+                       secure_cookies=settings.cookie_secure)
+    app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
+    app.add_middleware(RequestContextMiddleware, secure_transport=settings.cookie_secure)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # patient_views before patient_page_views: /patients/new and /patients/suggest must

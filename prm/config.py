@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     # Sessions: a nurse's shift is up to 12 hours; idle sessions end sooner.
     session_idle_minutes: int = 120
     session_absolute_hours: int = 12
+    # Secure cookies and HSTS: always on in production (served over HTTPS only).
     cookie_secure: bool = False
 
     # Lock-out: after this many consecutive failures the account waits,
@@ -81,6 +82,12 @@ class Settings(BaseSettings):
                 "PRM_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _secure_transport_in_production(self) -> Settings:
+        if self.environment == "production":
+            self.cookie_secure = True
         return self
 
     @property

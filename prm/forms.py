@@ -42,6 +42,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -52,8 +53,14 @@ from prm.i18n import _
 
 CHECKED = frozenset({"on", "true", "1", "yes"})
 # A Buddhist-era year typed as an ISO date ("2567-05-01") parses, years in the future:
-# refuse it, since no date this hospital records is after 2400 CE.
+# refuse it, since no date this hospital records is after 2400 CE; nor before 1900 (no
+# living patient was born earlier). Dates at the calendar's ends would also overflow
+# the arithmetic services do on them (the day before, the week after).
+FIRST_PLAUSIBLE_YEAR = 1900
 LAST_PLAUSIBLE_YEAR = 2399
+# Row ids are 64-bit signed integers in both databases; a larger one names no row.
+LAST_ROW_ID = 2**63 - 1
+LAST_PAGE = 100_000
 
 
 def column_limit(model: type, name: str) -> int:
@@ -85,7 +92,7 @@ def _id(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or int(text) == 0:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= LAST_ROW_ID:
         raise ValueError(_("Choose one of the options."))
     return int(text)
 
@@ -99,7 +106,7 @@ def _iso_date(value: Any) -> date | None:
         parsed = date.fromisoformat(str(value).strip())
     except ValueError:
         raise _bad_date() from None
-    if parsed.year > LAST_PLAUSIBLE_YEAR:
+    if not FIRST_PLAUSIBLE_YEAR <= parsed.year <= LAST_PLAUSIBLE_YEAR:
         raise _bad_date()
     return parsed
 
@@ -128,7 +135,7 @@ def _local_datetime(value: Any, info: ValidationInfo) -> datetime | None:
         parsed = datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise _bad_local_datetime() from None
-    if parsed.year > LAST_PLAUSIBLE_YEAR:
+    if not FIRST_PLAUSIBLE_YEAR <= parsed.year <= LAST_PLAUSIBLE_YEAR:
         raise _bad_local_datetime()
     return at_local(parsed.date(), parsed.time(), tz)
 
@@ -144,6 +151,7 @@ IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
 ClockTime = Annotated[time | None, BeforeValidator(_clock)]
 LocalDateTime = Annotated[datetime | None, BeforeValidator(_local_datetime)]
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
+PageNumber = Annotated[int, Field(ge=1, le=LAST_PAGE)]
 # A choice from a StrEnum: annotate the field with the enum itself (``status: Status``).
 
 
@@ -213,8 +221,12 @@ class Form(BaseModel):
     def parse(cls, data: Mapping[str, Any], *, tz: ZoneInfo | None = None) -> Self:
         """The form from submitted ``data`` (a form body or query string). Never raises
         for anything a user can type; ``tz`` reads LocalDateTime fields."""
-        typed = {name: data[name] for name in cls.model_fields
-                 if name in data and isinstance(data[name], str)}
+        present = [name for name in cls.model_fields if name in data]
+        typed = {name: data[name] for name in present if isinstance(data[name], str)}
+        # A file where text belongs (a crafted multipart post) is refused by name: never
+        # stored as the file object's description, never silently dropped.
+        files = {name: _("Type text here: this field does not take a file.")
+                 for name in present if name not in typed}
         context = {"tz": tz}
         try:
             form = cls.model_validate(typed, context=context)
@@ -226,7 +238,7 @@ class Form(BaseModel):
             kept = {name: value for name, value in typed.items() if name not in errors}
             form = cls.model_validate(kept, context=context)
         form._typed = typed
-        form._errors = errors
+        form._errors = {**files, **errors}
         form.check()
         return form
 

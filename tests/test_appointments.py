@@ -15,7 +15,7 @@ from prm.care import appointments
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.care import Appointment, AppointmentChange, AppointmentStatus, Clinic, Clinician
 from tests.care_factories import make_appointment, make_clinic
-from tests.factories import TEST_ACTOR, login, make_patient, make_user
+from tests.factories import TEST_ACTOR, csrf_token, login, make_patient, make_user
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 TAKEN = "This clinician already has a patient at that time"
@@ -37,8 +37,8 @@ def _log_in(client: TestClient, session: Session, role: str) -> TestClient:
     session.add(user)
     session.commit()
     assert login(client, user.username).status_code == 303
-    client.get("/")  # login rotates the CSRF cookie; any page hands out the new one
-    client.headers["X-CSRF-Token"] = client.cookies.get("prm_csrf")
+    # The token is bound to the login session: any page hands out the new one.
+    client.headers["X-CSRF-Token"] = csrf_token(client, "/login")
     return client
 
 

@@ -137,3 +137,102 @@ def test_every_field_needs_a_default_so_a_failed_form_still_exists():
 def test_limits_come_from_the_database_columns():
     assert column_limit(Patient, "given_name_th") == 100
     assert column_limit(Patient, "hn") == 20
+
+
+# --- every form of the product, field by field ---------------------------------------------
+
+def _parsed(language: str, form_class: type[Form], data: dict):
+    token = current_language.set(language)
+    try:
+        return form_class.parse(data, tz=BANGKOK)
+    finally:
+        current_language.reset(token)
+
+
+def _all_forms() -> list[type[Form]]:
+    import prm.app  # noqa: F401  (imports every feature, so every form class exists)
+
+    found, waiting = [], [Form]
+    while waiting:
+        for subclass in waiting.pop().__subclasses__():
+            waiting.append(subclass)
+            if subclass.__module__.startswith("prm."):
+                found.append(subclass)
+    return found
+
+
+PRODUCT_FORMS = _all_forms()
+
+
+def _fields(kind) -> list[tuple[type[Form], str]]:
+    return [(form, name) for form in PRODUCT_FORMS
+            for name, info in form.model_fields.items() if info.annotation is kind]
+
+
+def _constraint(form: type[Form], name: str, attribute: str):
+    return next((getattr(rule, attribute) for rule in form.model_fields[name].metadata
+                 if getattr(rule, attribute, None) is not None), None)
+
+
+def test_the_product_has_its_forms():
+    names = {form.__name__ for form in PRODUCT_FORMS}
+    assert {"PatientForm", "AppointmentForm", "ContactForm", "StaffForm"} <= names
+
+
+@pytest.mark.parametrize(("form", "name"), _fields(str),
+                         ids=lambda value: getattr(value, "__name__", value))
+def test_every_text_field_has_a_limit_and_refuses_one_character_more(form, name):
+    limit = _constraint(form, name, "max_length")
+    assert limit, f"{form.__name__}.{name} has no max_length"
+
+    parsed = _parsed("en", form, {name: "ก" * (limit + 1)})
+
+    assert name in parsed.errors
+    assert getattr(parsed, name) != "ก" * (limit + 1)  # refused, not kept, never cut
+    assert parsed.typed[name] == "ก" * (limit + 1)
+
+
+@pytest.mark.parametrize(("form", "name"), _fields(int),
+                         ids=lambda value: getattr(value, "__name__", value))
+def test_every_number_field_has_bounds_and_refuses_a_huge_number(form, name):
+    assert _constraint(form, name, "le") is not None, f"{form.__name__}.{name} has no upper bound"
+
+    parsed = _parsed("en", form, {name: "9" * 30})
+
+    assert name in parsed.errors
+
+
+@pytest.mark.parametrize("form", PRODUCT_FORMS, ids=lambda form: form.__name__)
+def test_every_field_of_every_form_survives_hostile_input(form):
+    for name in form.model_fields:
+        for value in ("0001-01-01", "9999-12-31", "0001-01-01T00:00", "9999-12-31T23:59",
+                      "9" * 30, "-1", "\x00", "<script>", "๑๒๓", "\ud800"[:0] + "💥" * 3):
+            parsed = _parsed("th", form, {name: value})  # never raises
+            assert isinstance(parsed.errors, dict)
+
+
+@pytest.mark.parametrize("form", PRODUCT_FORMS, ids=lambda form: form.__name__)
+def test_a_file_where_text_is_expected_is_an_error_never_stored_as_text(form):
+    from starlette.datastructures import UploadFile
+
+    name = next(iter(form.model_fields))
+    upload = UploadFile(file=__import__("io").BytesIO(b"data"), filename="x.txt")
+
+    parsed = _parsed("en", form, {name: upload})
+
+    assert parsed.errors[name] == "Type text here: this field does not take a file."
+    assert "UploadFile" not in str(getattr(parsed, name))
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "9999-12-31", "2400-01-01"])
+def test_dates_at_the_edges_of_the_calendar_are_field_errors(value):
+    form = _in("en", day=value, when=value + "T09:00")
+
+    assert set(form.errors) == {"day", "when"}
+    assert form.day is None and form.when is None
+
+
+def test_an_id_beyond_64_bits_is_not_one_of_the_options():
+    form = _in("en", clinic_id=str(2**64))
+
+    assert form.errors == {"clinic_id": "Choose one of the options."}

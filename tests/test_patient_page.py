@@ -153,7 +153,7 @@ def test_the_side_panel_forms_act_on_this_patient_with_the_users_csrf_token(nurs
     for patient, page in zip(patients, pages, strict=True):
         for action in ("contacts", "notes", "coverages", "consent"):
             assert f'action="/patients/{patient.id}/{action}"' in page
-        assert page.count(f'value="{nurse_client.cookies["prm_csrf"]}"') >= 6
+        assert page.count(f'value="{nurse_client.headers["X-CSRF-Token"]}"') >= 6
     assert shown("Record withdrawal of consent") in pages[1]
     assert shown("Record withdrawal of consent") not in pages[0]
 

@@ -47,7 +47,7 @@ from tests.care_factories import (
     make_worklist_item,
     reset_rule_settings,
 )
-from tests.factories import make_patient
+from tests.factories import csrf_token, make_patient
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 _sequence = itertools.count(1)
@@ -95,8 +95,7 @@ def sign_in(client: TestClient, session: Session, name: str = "Nurse Malee", *,
     session.commit()
     client.cookies.set(SESSION_COOKIE, token)
     client.cookies.set(LANGUAGE_COOKIE, "en")
-    client.get("/healthz")  # any page hands out the CSRF cookie
-    client.headers["X-CSRF-Token"] = client.cookies["prm_csrf"]
+    client.headers["X-CSRF-Token"] = csrf_token(client, "/login")
     return user
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from prm.audit.service import AuditFilter
-from prm.forms import Form, IsoDate, OptionalId, Text, column_limit
-from prm.models.audit import AuditAction
+from prm.forms import Form, IsoDate, OptionalId, PageNumber, Text, column_limit
+from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import User
 
 
@@ -18,8 +18,8 @@ class StaffForm(Form):
 
     username: Text = Field("", max_length=column_limit(User, "username"))
     full_name: Text = Field("", max_length=column_limit(User, "full_name"))
-    role: Text = ""
-    language: Text = "th"
+    role: Text = Field("", max_length=column_limit(User, "role"))
+    language: Text = Field("th", max_length=column_limit(User, "language"))
 
 
 class AuditQuery(Form):
@@ -27,12 +27,12 @@ class AuditQuery(Form):
     included. A filter that cannot be read is left out rather than refused: the log is
     searched, not edited."""
 
-    username: Text = ""
-    action: Text = ""
+    username: Text = Field("", max_length=column_limit(AuditEvent, "username"))
+    action: Text = Field("", max_length=column_limit(AuditEvent, "action"))
     patient_id: OptionalId = None
     since: IsoDate = None
     until: IsoDate = None
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
 
     def to_filter(self, tz: ZoneInfo) -> AuditFilter:
         def start_of(day):

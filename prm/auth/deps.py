@@ -14,8 +14,7 @@ from prm.errors import Forbidden, LoginRequired
 from prm.i18n import _
 from prm.logs import request_id_var
 from prm.roles import Permission, role_may
-
-SESSION_COOKIE = "prm_session"
+from prm.web.middleware import SESSION_COOKIE
 
 
 def current_user(request: Request, session: SessionDep) -> StaffMember:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from prm.forms import ClockTime, Form, IsoDate, OptionalId, Text, at_local, column_limit
+from prm.forms import ClockTime, Form, IsoDate, OptionalId, PageNumber, Text, at_local, column_limit
 from prm.models.care import Appointment, AppointmentStatus
 from prm.models.patient import Patient
 
@@ -30,7 +30,7 @@ class DayFilter(Form):
     day: IsoDate = None
     clinic: OptionalId = None
     clinician: OptionalId = None
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
 
     @classmethod
     def read(cls, query: Mapping[str, Any], *, today: date) -> DayFilter:

@@ -12,7 +12,7 @@ from prm.followups.queues import TODAY, WorklistFilter
 from prm.followups.service import Rebooking
 from prm.forms import Checkbox, Form, LocalDateTime, OptionalId, Text, column_limit
 from prm.i18n import _
-from prm.models.worklist import AttemptOutcome, FollowUpRule, WorklistAttempt
+from prm.models.worklist import AttemptOutcome, FollowUpRule, WorklistAttempt, WorklistItem
 
 # The highest threshold a rule takes (days, hours or visits, by rule).
 MAX_THRESHOLD = 10_000
@@ -22,10 +22,10 @@ class WorklistQuery(Form):
     """The list's filters (the query string); an unknown queue shows today's. ``after``
     is the last item of the page already shown ("Show more")."""
 
-    queue: Text = TODAY
+    queue: Text = Field(TODAY, max_length=column_limit(WorklistItem, "rule"))
     clinic: OptionalId = None
-    segment: Text = ""
-    priority: Text = ""
+    segment: Text = Field("", max_length=column_limit(WorklistItem, "segment_code"))
+    priority: Text = Field("", max_length=column_limit(WorklistItem, "priority"))
     after: OptionalId = None
 
     def to_filter(self) -> WorklistFilter:
@@ -38,7 +38,7 @@ class AttemptForm(Form):
     """What happened on a call: the outcome, a note, the new appointment or when to call
     back."""
 
-    outcome: Text = ""
+    outcome: Text = Field("", max_length=column_limit(WorklistAttempt, "outcome"))
     note: Text = Field("", max_length=column_limit(WorklistAttempt, "note"))
     clinic_id: OptionalId = None
     clinician_id: OptionalId = None
@@ -57,7 +57,7 @@ class RuleForm(Form):
     ``<field>_<rule>``; ``for_rule`` reads one rule's."""
 
     enabled: Checkbox = False
-    threshold: int = 0
+    threshold: int = Field(0, ge=0, le=MAX_THRESHOLD)
     segments: list[str] = Field(default_factory=list)
 
     @field_validator("threshold", mode="before")

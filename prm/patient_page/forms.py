@@ -8,16 +8,16 @@ from pydantic import Field
 
 from prm.contacts.service import Booking
 from prm.forms import Form, IsoDate, LocalDateTime, OptionalId, Text, column_limit
-from prm.models.contact import ContactLog, ContactOutcome
+from prm.models.contact import ContactLog, ContactOutcome, PatientNote
 from prm.models.patient import Coverage, Patient
 
 
 class ContactForm(Form):
     """A call or message logged from the page; may book the appointment agreed on."""
 
-    channel: Text = ""
-    reason: Text = ""
-    outcome: Text = ""
+    channel: Text = Field("", max_length=column_limit(ContactLog, "channel"))
+    reason: Text = Field("", max_length=column_limit(ContactLog, "reason"))
+    outcome: Text = Field("", max_length=column_limit(ContactLog, "outcome"))
     note: Text = Field("", max_length=column_limit(ContactLog, "note"))
     clinic_id: OptionalId = None
     starts_at: LocalDateTime = None
@@ -30,11 +30,11 @@ class ContactForm(Form):
 
 
 class NoteForm(Form):
-    text: Text = ""
+    text: Text = Field("", max_length=column_limit(PatientNote, "text"))
 
 
 class ConsentForm(Form):
-    consent: Text = ""
+    consent: Text = Field("", max_length=3)  # "yes" or "no"
     source: Text = Field("", max_length=column_limit(Patient, "sms_consent_source"))
 
     @property

@@ -27,6 +27,7 @@ from prm.patients.identifiers import (
 # Room for what staff type around the digits: "081-234-5678 ต่อ 12", "+95 9 ...".
 PHONE_AS_TYPED = 30
 NATIONAL_ID_AS_TYPED = 20  # 13 digits, with dashes or spaces as printed on the card
+COUNTRY_AS_TYPED = 3  # ISO 3166 alpha-2 or alpha-3
 EARLIEST_BIRTH_YEAR = 1900
 
 
@@ -38,7 +39,7 @@ class PatientForm(Form):
     hn: Text = _limit("hn")
     national_id: Text = Field("", max_length=NATIONAL_ID_AS_TYPED)
     passport_no: Text = _limit("passport_no")
-    passport_country: Text = ""
+    passport_country: Text = Field("", max_length=COUNTRY_AS_TYPED)
     title_th: Text = _limit("title_th")
     given_name_th: Text = _limit("given_name_th")
     family_name_th: Text = _limit("family_name_th")
@@ -47,7 +48,7 @@ class PatientForm(Form):
     family_name_en: Text = _limit("family_name_en")
     birth_date: IsoDate = None
     sex: Sex = Sex.unknown
-    nationality: Text = "TH"
+    nationality: Text = Field("TH", max_length=COUNTRY_AS_TYPED)
     phone: Text = Field("", max_length=PHONE_AS_TYPED)
     phone_alt: Text = Field("", max_length=PHONE_AS_TYPED)
     preferred_language: Text = _limit("preferred_language")

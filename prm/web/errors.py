@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import quote, urlparse
 
 from fastapi import FastAPI, Request
@@ -10,11 +9,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from prm.errors import LoginRequired, PrmError
-from prm.i18n import _
+from prm.i18n import _, current_language, normalise_language
 from prm.web import htmx
-from prm.web.templating import render
-
-log = logging.getLogger("prm.errors")
+from prm.web.templating import ENVIRONMENTS, render
 
 
 def _wants_json(request: Request) -> bool:
@@ -50,14 +47,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                   status=exc.status_code)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error")
+def server_error_body() -> bytes:
+    """The 500 page, in the request's language (RequestContextMiddleware sends it with the
+    security headers). It names no one and holds no form token: it is rendered from
+    nothing of the request, since whatever failed may be in it."""
+    language = normalise_language(current_language.get())
     message = _("Something went wrong on our side. Nothing was saved. Please try again.")
-    return render(request, "errors/page.html", {"message": message, "status": 500}, status=500)
+    page = ENVIRONMENTS[language].get_template("errors/page.html")
+    return page.render({"request": None, "user": None, "csrf_token": "", "language": language,
+                        "message": message, "status": 500}).encode()
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PrmError, _prm_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,17 +1,21 @@
-"""Pure ASGI middleware: request id + access log + security headers, and CSRF.
+"""Pure ASGI middleware, outermost first: request id + access log + security headers
+(and the 500 page), the request body limit, and CSRF.
 
-Pure ASGI rather than BaseHTTPMiddleware: it costs little per request and can read
-and replay a form body for the CSRF check.
+Pure ASGI rather than BaseHTTPMiddleware: it costs little per request, can refuse a
+body before anything reads it, and can read and replay a form body for the CSRF check.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
 import re
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 from starlette.requests import cookie_parser
@@ -21,13 +25,16 @@ from prm.logs import request_id_var
 
 log = logging.getLogger("prm.http")
 
+SESSION_COOKIE = "prm_session"
 CSRF_COOKIE = "prm_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # These authenticate their callers another way (Twilio signature, shared secret).
 CSRF_EXEMPT_PREFIXES = ("/webhooks/", "/fhir/subscription", "/healthz")
-MAX_FORM_BYTES = 64 * 1024 * 1024
+# The largest form staff post (a patient with every field, a 2,000-character Thai note)
+# is under 60 KB url-encoded; routes that take more say so (BodyLimitMiddleware).
+DEFAULT_BODY_LIMIT = 256 * 1024
 
 SECURITY_HEADERS = [
     (b"content-security-policy",
@@ -71,38 +78,44 @@ def _language(scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives each request an id, logs it without query strings, adds security headers."""
+    """Gives each request an id, logs it without query strings, adds security headers.
 
-    def __init__(self, app, *, secure_cookies: bool = False):
+    Also the one place an unexpected error becomes the 500 page: here, inside the layer
+    that adds the headers, so the page carries them like every other response
+    (Starlette's own last-resort handler sits outside all middleware).
+    """
+
+    def __init__(self, app, *, secure_transport: bool = False):
         self.app = app
-        self.hsts = secure_cookies
+        self.secure = secure_transport
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request_id = _header(scope, b"x-request-id")[:40] or uuid.uuid4().hex[:16]
+        if not request_id.isascii() or not request_id.isprintable():
+            request_id = uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
         # Set here, in the request's root context, so every thread-pooled part sees it.
         language_token = current_language.set(_language(scope))
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_headers(message):
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                if not scope["path"].startswith("/static/"):
-                    headers.extend(SECURITY_HEADERS)
-                    headers.append((b"cache-control", b"no-store"))
-                if self.hsts:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
-                message["headers"] = headers
+                status, response_started = message["status"], True
+                message["headers"] = self._headers(scope, message, request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error")
+            if response_started:
+                raise
+            await _send_server_error(send_with_headers)
         finally:
             if not scope["path"].startswith("/static/"):
                 log.info("request", extra={
@@ -112,31 +125,139 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
             current_language.reset(language_token)
 
+    def _headers(self, scope, message, request_id: str) -> list:
+        headers = [(name, _secure_cookie(value) if self.secure and name == b"set-cookie"
+                    else value) for name, value in message.get("headers", [])]
+        headers.append((b"x-request-id", request_id.encode()))
+        if scope["path"].startswith("/static/"):
+            # Files, not pages: they may be cached, but never sniffed as another type.
+            headers.append((b"x-content-type-options", b"nosniff"))
+        else:
+            headers.extend(SECURITY_HEADERS)
+            headers.append((b"cache-control", b"no-store"))
+        if self.secure:
+            headers.append((b"strict-transport-security", b"max-age=31536000"))
+        return headers
 
-class CsrfMiddleware:
-    """Double-submit token: a random cookie that every unsafe request must echo back.
 
-    The token arrives as the ``X-CSRF-Token`` header (htmx sends it on every request)
-    or as the ``csrf_token`` form field. Mismatch → 403 before any route runs.
+def _secure_cookie(value: bytes) -> bytes:
+    """Every cookie PRM sets is Secure over HTTPS, whichever route set it."""
+    return value if b"; secure" in value.lower() else value + b"; Secure"
+
+
+async def _send_server_error(send) -> None:
+    # Imported here: the error page renders through the templates, which need settings.
+    from prm.web.errors import server_error_body
+
+    body = server_error_body()
+    await send({"type": "http.response.start", "status": 500, "headers": [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over its route's limit with 413 before anything reads it.
+
+    ``limits`` maps a path prefix to the bytes its routes accept; others get ``default``.
+    A declared Content-Length over the limit is refused at once; a body sent without one
+    (chunked) is counted as it arrives and refused when it passes the limit. Nothing
+    downstream (the CSRF check, a form parser) ever buffers more than the limit.
     """
 
-    def __init__(self, app, *, secure_cookies: bool = False):
+    def __init__(self, app, *, default: int = DEFAULT_BODY_LIMIT,
+                 limits: Mapping[str, int] | None = None):
         self.app = app
+        self.default = default
+        self.limits = sorted((limits or {}).items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for prefix, limit in self.limits if path.startswith(prefix)),
+                    self.default)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.limit_for(scope["path"])
+        declared = _header(scope, b"content-length")
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            return await _too_large(send, limit)
+        received, started = 0, False
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+            return message
+
+        async def noting_start(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, noting_start)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _too_large(send, limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send, limit: int) -> None:
+    message = gettext("What was sent is too large (at most %(n)s KB). Nothing was saved.",
+                      n=limit // 1024)
+    await _plain_page(send, 413, message)
+
+
+def csrf_token_for(secret: bytes, *, session_cookie: str, anonymous_cookie: str) -> str:
+    """The token a page hands out: an HMAC of the login session's cookie (or, before login,
+    of the browser's random CSRF cookie) under the secret key. Someone else's token, or a
+    token from before login, never matches; the server stores nothing for it."""
+    bound_to = f"session:{session_cookie}" if session_cookie else f"browser:{anonymous_cookie}"
+    digest = hmac.new(secret, bound_to.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+class CsrfMiddleware:
+    """Every unsafe request must carry the token bound to its session.
+
+    The token arrives as the ``X-CSRF-Token`` header (htmx sends it on every request)
+    or as the ``csrf_token`` form field (url-encoded or multipart). Mismatch → 403
+    before any route runs. Before login the token is bound to a random ``prm_csrf``
+    cookie (SameSite=Strict), which must be present: a login form posted from another
+    site carries none.
+    """
+
+    def __init__(self, app, *, secret_key: str, secure_cookies: bool = False):
+        self.app = app
+        self.secret = secret_key.encode()
         self.secure = secure_cookies
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        cookie_token = _cookie(scope, CSRF_COOKIE)
-        token = cookie_token or secrets.token_urlsafe(24)
-        scope.setdefault("state", {})["csrf_token"] = token
+        session_cookie = _cookie(scope, SESSION_COOKIE)
+        browser_cookie = _cookie(scope, CSRF_COOKIE)
+        new_browser_cookie = "" if browser_cookie else secrets.token_urlsafe(24)
+        expected = csrf_token_for(self.secret, session_cookie=session_cookie,
+                                  anonymous_cookie=browser_cookie or new_browser_cookie)
+        scope.setdefault("state", {})["csrf_token"] = expected
         if scope["method"] not in SAFE_METHODS and not scope["path"].startswith(
             CSRF_EXEMPT_PREFIXES
         ):
             submitted, receive = await _submitted_token(scope, receive)
-            if not cookie_token or not hmac.compare_digest(submitted, cookie_token):
+            bound = session_cookie or browser_cookie
+            if not bound or not hmac.compare_digest(submitted.encode(), expected.encode()):
                 return await _forbidden(send)
-        send = self._setting_cookie(send, token) if not cookie_token else send
+        if new_browser_cookie:
+            send = self._setting_cookie(send, new_browser_cookie)
         await self.app(scope, receive, send)
 
     def _setting_cookie(self, send, token: str):
@@ -153,21 +274,20 @@ class CsrfMiddleware:
 
 
 async def _submitted_token(scope, receive):
-    """The token from the header or the body; returns (token, receive that replays body)."""
+    """The token from the header or the body; returns (token, receive that replays body).
+
+    The body is at most the route's limit (BodyLimitMiddleware runs first)."""
     header = _header(scope, CSRF_HEADER)
     if header:
         return header, receive
     content_type = _header(scope, b"content-type")
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         return "", receive
-    more, chunks, size = True, [], 0
+    more, chunks = True, []
     while more:
         message = await receive()
         chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
         more = message.get("more_body", False)
-        if size > MAX_FORM_BYTES:
-            return "", receive  # refused as a CSRF failure rather than buffered without end
     body = b"".join(chunks)
     if content_type.startswith("multipart/"):
         match = re.search(rb'name="csrf_token"\r\n\r\n([^\r\n]*)\r\n', body)
@@ -188,10 +308,15 @@ async def _submitted_token(scope, receive):
 
 
 async def _forbidden(send) -> None:
-    message = gettext("This form has expired or did not come from PRM. Go back, reload the "
-                      "page and try again.")
-    body = f"<!doctype html><title>403</title><p>{message}</p>".encode()
-    await send({"type": "http.response.start", "status": 403, "headers": [
+    await _plain_page(send, 403, gettext(
+        "This form has expired or did not come from PRM. Go back, reload the page and try "
+        "again."))
+
+
+async def _plain_page(send, status: int, message: str) -> None:
+    """A short page for what is refused before any route runs (the text is PRM's own)."""
+    body = f"<!doctype html><title>{status}</title><p>{message}</p>".encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
     ]})
