@@ -78,6 +78,16 @@ def is_postgres(session_or_engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+def mark_committed(scope) -> None:
+    """Notes on the request that something was saved: an error after this point must not
+    answer "nothing was saved" (prm.web.middleware reads it)."""
+    scope.setdefault("state", {})["committed"] = True
+
+
+def was_committed(scope) -> bool:
+    return bool(scope.get("state", {}).get("committed"))
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. Routes commit themselves, before they answer.
 
@@ -88,6 +98,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     load with a sync dependency). Opening a Session does no I/O.
     """
     session = Session(request.app.state.engine, expire_on_commit=False)
+    event.listen(session, "after_commit", lambda _session: mark_committed(request.scope))
     try:
         yield session
     finally:

@@ -7,11 +7,14 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from prm.app import create_app
 from prm.config import Settings
+from prm.db import SessionDep
 from prm.models.contact import ContactLog
+from prm.models.staff import User
 from prm.web.middleware import DEFAULT_BODY_LIMIT
 from tests.factories import PASSWORD, csrf_token, make_patient, make_staff, sign_in
 
@@ -154,6 +157,32 @@ def test_the_500_page_carries_the_security_headers_and_no_user_or_token(failing_
     assert "<h1>" in response.text  # a page, in the staff's language, not a stack trace
 
 
+def _save_then_fail(db: SessionDep):
+    db.execute(text("SELECT 1"))
+    db.commit()
+    raise RuntimeError("a bug while showing what was saved")
+
+
+@pytest.fixture
+def failing_after_commit(app, session):
+    app.add_api_route("/test-saved-then-failure", _save_then_fail, methods=["POST"])
+    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
+        sign_in(client, session, role="nurse")
+        yield client
+
+
+def test_an_error_after_a_commit_never_says_nothing_was_saved(failing_after_commit):
+    plain = failing_after_commit.post("/test-saved-then-failure",
+                                      headers={"referer": "http://testserver/appointments"})
+    htmx = failing_after_commit.post("/test-saved-then-failure", headers={"HX-Request": "true"})
+    off_site = failing_after_commit.post("/test-saved-then-failure",
+                                         headers={"referer": "http://testserver//evil.example"})
+
+    assert (plain.status_code, plain.headers["location"]) == (303, "/appointments")
+    assert (htmx.status_code, htmx.headers["hx-refresh"]) == (204, "true")
+    assert off_site.headers["location"] == "/"
+
+
 def test_static_files_get_the_headers_that_apply_to_files(client):
     response = client.get("/static/css/app.css")
 
@@ -186,3 +215,45 @@ def test_production_turns_secure_cookies_and_hsts_on(settings, session):
                                                            "prm_lang"}
     assert all("secure" in cookie.lower() for cookie in cookies), cookies
     assert logged_in.headers["strict-transport-security"].startswith("max-age=")
+
+
+# --- addresses to go back to -------------------------------------------------------------
+
+def test_a_thai_address_to_go_back_to_is_kept_encoded_never_a_500(client, session):
+    user = make_staff(session)
+    thai = "/patients?q=สมชาย"
+    token = csrf_token(client)
+
+    switched = client.post("/language", data={"language": "en", "next": thai,
+                                              "csrf_token": token})
+    logged_in = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                            "next": thai, "csrf_token": token})
+
+    encoded = "/patients?q=%E0%B8%AA%E0%B8%A1%E0%B8%8A%E0%B8%B2%E0%B8%A2"
+    assert (switched.status_code, switched.headers["location"]) == (303, encoded)
+    assert (logged_in.status_code, logged_in.headers["location"]) == (303, encoded)
+
+
+@pytest.mark.parametrize("language", ["zz", "ภาษา", "en\r\nX: y"])
+def test_an_account_saved_with_a_language_prm_does_not_speak_still_logs_in(
+    client, session, language
+):
+    user = make_staff(session, language=language)
+    token = csrf_token(client)
+
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                           "csrf_token": token})
+
+    assert response.status_code == 303
+    assert "prm_lang=th;" in " ".join(response.headers.get_list("set-cookie"))
+    assert client.get("/").status_code == 200
+
+
+def test_an_admin_cannot_give_an_account_a_language_prm_does_not_speak(client, session):
+    sign_in(client, session, role="admin")
+
+    response = client.post("/admin/users", data={"username": "newnurse", "full_name": "New",
+                                                 "role": "nurse", "language": "zz"})
+
+    assert response.status_code == 422
+    assert "newnurse" not in {u.username for u in session.exec(select(User)).all()}

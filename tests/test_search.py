@@ -220,3 +220,66 @@ def test_odd_characters_in_a_name_are_found_literally(nurse_client, session):
     for path in ("/patients", "/patients/suggest"):
         response = nurse_client.get(path, params={"q": "o'brien"})
         assert _patient_links(response.text) == {irish.id}, path
+
+
+# --- queries no person types --------------------------------------------------------------
+
+@pytest.fixture
+def maximal_name(session: Session) -> Patient:
+    """A patient whose every name is as long as the record holds."""
+    return make_patient(session, given_name_th="ก" * 100, family_name_th="ข" * 100,
+                        given_name_en="a" * 100, family_name_en="b" * 100)
+
+
+def _statements(engine):
+    """Counts the SQL statements run while the block runs."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("query", ["ก" * 10_000, "a" * 10_000, "ab " * 3_333,
+                                   "ก" * 101, "a b c d e f g"])
+def test_a_query_longer_than_any_name_is_refused_before_any_statement_runs(
+    session, engine, maximal_name, query
+):
+    seen, stop = _statements(engine)
+    try:
+        result = search_patients(session, query=query)
+    finally:
+        stop()
+
+    assert result.patients == []
+    assert result.refused
+    assert seen == []  # no work at all, let alone work that grows with the query
+
+
+def test_a_query_at_the_limit_over_a_maximal_name_finds_it_with_bounded_memory(
+    session, maximal_name
+):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = {p.id for query in ("ก" * 100, "a" * 100, "ก" * 50 + " " + "ข" * 49)
+             for p in search_patients(session, query=query).patients}
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+
+    assert found == {maximal_name.id}
+    assert grown_kb < 100 * 1024  # the report: past 20 GB with a few thousand characters
+
+
+def test_the_search_page_and_suggestions_say_the_query_is_too_long(nurse_client,
+                                                                  maximal_name):
+    page = nurse_client.get("/patients", params={"q": "a" * 10_000})
+    suggestions = nurse_client.get("/patients/suggest", params={"q": "ก" * 5_000})
+
+    message = shown("Search with at most %(chars)s characters and %(words)s words.",
+                    chars=100, words=6)
+    assert page.status_code == 200 and message in page.text
+    assert suggestions.status_code == 200 and message in suggestions.text

@@ -15,7 +15,7 @@ from prm.auth import service as auth
 from prm.auth.passwords import generate_password
 from prm.auth.service import StaffMember
 from prm.errors import NotFound, PrmError, ValidationFailed
-from prm.i18n import _
+from prm.i18n import LANGUAGES, _
 from prm.models.audit import AuditAction
 from prm.models.staff import Role, User
 
@@ -34,9 +34,11 @@ def create_account(
 ) -> tuple[User, str]:
     """A new account with a generated password. Returns (user, password to show once).
     Raises ValidationFailed (unknown role, bad username) or Conflict (username taken)."""
-    if role not in Role.__members__:
-        message = _("Choose one of the options.")
-        raise ValidationFailed(message, field_errors={"role": message})
+    errors = {name: _("Choose one of the options.") for name, value, choices in (
+        ("role", role, Role.__members__), ("language", language, LANGUAGES))
+        if value not in choices}
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     password = generate_password()
     user = auth.create_user(session, username=username, role=Role(role), password=password,
                             full_name=full_name, language=language)

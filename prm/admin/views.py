@@ -17,7 +17,7 @@ from prm.i18n import LANGUAGES
 from prm.models.audit import AuditAction
 from prm.roles import Permission, role_labels
 from prm.web import htmx
-from prm.web.forms import Posted, submit
+from prm.web.forms import Posted, RowId, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -62,7 +62,7 @@ def create_user(request: Request, session: SessionDep, user: Admin, posted: Post
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(request: Request, session: SessionDep, user: Admin, user_id: int):
+def reset_password(request: Request, session: SessionDep, user: Admin, user_id: RowId):
     target = accounts.get_staff(session, user_id)
     password = accounts.reset_password(session, target=target, actor=actor_for(request, user))
     session.commit()
@@ -70,7 +70,7 @@ def reset_password(request: Request, session: SessionDep, user: Admin, user_id: 
 
 
 @router.post("/users/{user_id}/active")
-def set_active(request: Request, session: SessionDep, user: Admin, user_id: int,
+def set_active(request: Request, session: SessionDep, user: Admin, user_id: RowId,
                active: Annotated[str, Form()] = "no"):
     target = accounts.get_staff(session, user_id)
     accounts.set_active(session, target=target, active=active == "yes", by=user,

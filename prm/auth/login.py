@@ -15,6 +15,7 @@ from prm.audit.service import Actor
 from prm.auth import service
 from prm.auth.service import StaffMember
 from prm.config import Settings
+from prm.i18n import normalise_language
 from prm.models.audit import AuditAction
 
 
@@ -43,7 +44,8 @@ def log_in(session: Session, *, username: str, password: str, settings: Settings
                                        ip=actor.ip, user_agent=actor.user_agent)
     audit.record(session, actor=actor, action=AuditAction.login, entity_type="staff_user",
                  entity_id=result.user.id)
-    return LoginOutcome(token=token, language=result.user.language)
+    # normalised: an account saved with a language PRM has no catalog for still logs in.
+    return LoginOutcome(token=token, language=normalise_language(result.user.language))
 
 
 def log_out(session: Session, *, token: str, user: StaffMember, actor: Actor) -> None:

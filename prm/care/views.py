@@ -26,7 +26,7 @@ from prm.patients.identifiers import clean_hn
 from prm.patients.search import search_patients
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted, submit
+from prm.web.forms import Posted, RowId, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/appointments")
@@ -230,7 +230,7 @@ def _detail_context(session, request, appointment, form: AppointmentForm | None 
 
 
 @router.get("/{appointment_id}")
-def appointment_page(request: Request, session: SessionDep, user: Desk, appointment_id: int):
+def appointment_page(request: Request, session: SessionDep, user: Desk, appointment_id: RowId):
     appointment = appointments.open_appointment(session, appointment_id,
                                                 actor=actor_for(request, user))
     session.commit()
@@ -239,7 +239,7 @@ def appointment_page(request: Request, session: SessionDep, user: Desk, appointm
 
 
 @router.post("/{appointment_id}/reschedule")
-def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id: int,
+def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id: RowId,
                posted: Posted):
     def save(form: AppointmentForm):
         return appointments.reschedule(
@@ -259,7 +259,7 @@ def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id
 # --- status changes -----------------------------------------------------------------------
 
 @router.post("/{appointment_id}/status")
-def change_status(request: Request, session: SessionDep, user: Desk, appointment_id: int,
+def change_status(request: Request, session: SessionDep, user: Desk, appointment_id: RowId,
                   posted: Posted):
     def save(form: StatusForm):
         return appointments.change_status(

@@ -19,7 +19,7 @@ from prm.ingest import codec
 from prm.patients.service import segment_names
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted, submit
+from prm.web.forms import Posted, RowId, submit
 from prm.web.templating import render
 
 router = APIRouter()
@@ -51,7 +51,7 @@ def fhir_admin(request: Request, session: SessionDep, user: Integrator):
 
 
 @router.get("/admin/fhir/quarantine/{row_id}")
-def quarantined(request: Request, session: SessionDep, user: Integrator, row_id: int):
+def quarantined(request: Request, session: SessionDep, user: Integrator, row_id: RowId):
     row = service.quarantined(session, row_id=row_id, actor=actor_for(request, user))
     session.commit()
     return render(request, "admin/fhir_quarantined.html",
@@ -63,7 +63,7 @@ def quarantined(request: Request, session: SessionDep, user: Integrator, row_id:
 
 
 @router.post("/admin/fhir/quarantine/{row_id}/retry")
-def retry_one(request: Request, session: SessionDep, user: Integrator, row_id: int):
+def retry_one(request: Request, session: SessionDep, user: Integrator, row_id: RowId):
     from fhir_adapter import quarantine as fhir_quarantine
 
     outcome = fhir_quarantine.retry(session, request.app.state.settings, [row_id])
@@ -82,7 +82,7 @@ def retry_all(request: Request, session: SessionDep, user: Integrator):
 
 
 @router.post("/admin/fhir/quarantine/{row_id}/dismiss")
-def dismiss(request: Request, session: SessionDep, user: Integrator, row_id: int):
+def dismiss(request: Request, session: SessionDep, user: Integrator, row_id: RowId):
     service.dismiss(session, row_id=row_id, actor=actor_for(request, user))
     session.commit()
     return htmx.redirect(request, "/admin/fhir")
@@ -99,7 +99,7 @@ def add_rule(request: Request, session: SessionDep, user: Integrator, posted: Po
 
 
 @router.post("/admin/fhir/rules/{rule_id}/active")
-def rule_active(request: Request, session: SessionDep, user: Integrator, rule_id: int,
+def rule_active(request: Request, session: SessionDep, user: Integrator, rule_id: RowId,
                 active: Annotated[str, Form()] = "no"):
     service.set_rule_active(session, rule_id=rule_id, active=active == "yes",
                             actor=actor_for(request, user))

@@ -22,7 +22,7 @@ from prm.models.worklist import ItemStatus
 from prm.patients import service as patients
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted, submit
+from prm.web.forms import Posted, RowId, submit
 from prm.web.templating import render
 
 router = APIRouter()
@@ -101,7 +101,7 @@ def _after_change(request, session, item, **extra):
 
 
 @router.post("/worklists/items/{item_id}/claim")
-def claim_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+def claim_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     item = service.get_item(session, item_id)
     try:
         service.claim(session, item=item, user=user)
@@ -116,7 +116,7 @@ def claim_item(request: Request, session: SessionDep, user: Worker, item_id: int
 
 
 @router.post("/worklists/items/{item_id}/release")
-def release_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+def release_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     item = service.get_item(session, item_id)
     service.release(session, item=item, user=user)
     session.commit()
@@ -143,7 +143,7 @@ def _options(records) -> list[tuple[str, str]]:
 
 
 @router.get("/worklists/items/{item_id}")
-def work_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+def work_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     """The outcome form, in place under the row (htmx) or as a page of its own."""
     item = service.get_item(session, item_id)
     template = "worklists/_work.html" if htmx.is_htmx(request) else "worklists/item.html"
@@ -151,7 +151,7 @@ def work_item(request: Request, session: SessionDep, user: Worker, item_id: int)
 
 
 @router.post("/worklists/items/{item_id}/attempts")
-def record_attempt(request: Request, session: SessionDep, user: Worker, item_id: int,
+def record_attempt(request: Request, session: SessionDep, user: Worker, item_id: RowId,
                    posted: Posted):
     item = service.get_item(session, item_id)
 
@@ -180,7 +180,7 @@ def record_attempt(request: Request, session: SessionDep, user: Worker, item_id:
 
 
 @router.post("/worklists/items/{item_id}/close")
-def close_item(request: Request, session: SessionDep, user: Worker, item_id: int):
+def close_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     item = service.get_item(session, item_id)
     service.close(session, item=item, user=user, actor=actor_for(request, user))
     session.commit()

@@ -30,7 +30,7 @@ from prm.patients import service
 from prm.patients.service import Overview
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted, submit
+from prm.web.forms import Posted, RowId, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -42,7 +42,7 @@ TIMELINE_PAGE = 25
 
 
 @router.get("/{patient_id}")
-def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: int,
+def patient_page(request: Request, session: SessionDep, user: Viewer, patient_id: RowId,
                  group: str = ""):
     page = service.overview(session, patient_id=patient_id, group=group,
                             timeline_limit=TIMELINE_PAGE)
@@ -91,7 +91,7 @@ def _form_labels(language: str) -> dict[str, dict[str, str]]:
 
 
 @router.get("/{patient_id}/timeline")
-def patient_timeline(request: Request, session: SessionDep, user: Viewer, patient_id: int,
+def patient_timeline(request: Request, session: SessionDep, user: Viewer, patient_id: RowId,
                      group: str = "", before: str = ""):
     patient = service.get_patient(session, patient_id)
     rows = timeline.entries(session, patient=patient, group=group, before=_parse_cursor(before),
@@ -130,7 +130,7 @@ def _quick_action(request: Request, session, user: StaffMember, patient_id: int,
 
 
 @router.post("/{patient_id}/contacts")
-def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: int,
+def log_contact(request: Request, session: SessionDep, user: Caller, patient_id: RowId,
                 posted: Posted):
     def save(patient, form: ContactForm, actor):
         return contacts.log_contact(session, patient=patient, channel=form.channel,
@@ -141,7 +141,7 @@ def log_contact(request: Request, session: SessionDep, user: Caller, patient_id:
 
 
 @router.post("/{patient_id}/notes")
-def add_note(request: Request, session: SessionDep, user: Caller, patient_id: int,
+def add_note(request: Request, session: SessionDep, user: Caller, patient_id: RowId,
              posted: Posted):
     def save(patient, form: NoteForm, actor):
         return service.add_note(session, patient=patient, text=form.text, actor=actor)
@@ -150,7 +150,7 @@ def add_note(request: Request, session: SessionDep, user: Caller, patient_id: in
 
 
 @router.post("/{patient_id}/consent")
-def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: int,
+def set_consent(request: Request, session: SessionDep, user: Editor, patient_id: RowId,
                 posted: Posted):
     def save(patient, form: ConsentForm, actor):
         return service.set_sms_consent(session, patient=patient, consent=form.given,
@@ -160,7 +160,7 @@ def set_consent(request: Request, session: SessionDep, user: Editor, patient_id:
 
 
 @router.post("/{patient_id}/coverages")
-def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
+def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id: RowId,
                  posted: Posted):
     def save(patient, form: CoverageForm, actor):
         return service.add_coverage(
@@ -173,8 +173,8 @@ def add_coverage(request: Request, session: SessionDep, user: Editor, patient_id
 
 
 @router.post("/{patient_id}/coverages/{coverage_id}/end")
-def end_coverage(request: Request, session: SessionDep, user: Editor, patient_id: int,
-                 coverage_id: int):
+def end_coverage(request: Request, session: SessionDep, user: Editor, patient_id: RowId,
+                 coverage_id: RowId):
     patient = service.get_patient(session, patient_id)
     service.end_coverage(session, patient=patient, coverage_id=coverage_id,
                          actor=actor_for(request, user))

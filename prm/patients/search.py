@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, text
 from sqlmodel import Session, col, select
 
+from prm.i18n import _
 from prm.models.patient import Patient
 from prm.patients.identifiers import (
     clean_hn,
@@ -23,17 +24,27 @@ from prm.patients.identifiers import (
 
 MIN_NAME_CHARS = 2
 TRIGRAM = 3
+# What staff type to find someone is short. A longer query would make work that grows with
+# its length (a trigram per character, matched against every name), so it is refused
+# before any query runs: one person's whole name fits in far less.
+MAX_QUERY_CHARS = 100
+MAX_QUERY_WORDS = 6
 
 
 @dataclass
 class SearchResult:
     patients: list[Patient]
     more: bool  # there were more matches than the limit
+    refused: str = ""  # why nothing was searched (the query is too long), for staff
 
 
 def search_patients(session: Session, *, query: str, limit: int = 20) -> SearchResult:
     """Patients matching ``query``, best guesses first; empty for blank or 1-letter input."""
     query = query.strip()
+    if len(query) > MAX_QUERY_CHARS or len(query.split()) > MAX_QUERY_WORDS:
+        return SearchResult([], False, refused=_(
+            "Search with at most %(chars)s characters and %(words)s words.",
+            chars=MAX_QUERY_CHARS, words=MAX_QUERY_WORDS))
     condition = _condition(session, query, limit + 1)
     if condition is None:
         return SearchResult([], False)

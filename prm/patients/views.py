@@ -16,7 +16,7 @@ from prm.patients.forms import NewPatientForm, PatientForm
 from prm.patients.search import search_patients
 from prm.roles import Permission
 from prm.web import htmx
-from prm.web.forms import Posted, submit
+from prm.web.forms import Posted, RowId, submit
 from prm.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -70,7 +70,7 @@ def create_patient(request: Request, session: SessionDep, user: Editor, posted: 
 
 
 @router.get("/{patient_id}/edit")
-def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id: int):
+def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id: RowId):
     patient = service.view_patient(session, patient_id=patient_id,
                                    actor=actor_for(request, user))
     session.commit()
@@ -79,7 +79,7 @@ def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id
 
 
 @router.post("/{patient_id}")
-def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: int,
+def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: RowId,
                    posted: Posted):
     patient = service.get_patient(session, patient_id)
     return submit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlparse
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -47,6 +48,19 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                   status=exc.status_code)
 
 
+async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+    """A path, query or form value FastAPI could not read (an id no row can have, a
+    number where a word was expected): an address that names nothing is a 404, the rest
+    a 400. Forms are read by prm.forms, which never gets here."""
+    in_path = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+    status = 404 if in_path else 400
+    message = _("This page does not exist.") if in_path else _("The address is not valid.")
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status)
+    return render(request, "errors/page.html", {"message": message, "status": status},
+                  status=status)
+
+
 def server_error_body() -> bytes:
     """The 500 page, in the request's language (RequestContextMiddleware sends it with the
     security headers). It names no one and holds no form token: it is rendered from
@@ -62,3 +76,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PrmError, _prm_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)

@@ -24,12 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from prm.errors import PrmError, ValidationFailed
-from prm.forms import Form
+from prm.forms import LAST_ROW_ID, Form
 from prm.i18n import _
 from prm.web import htmx
 
@@ -42,6 +42,8 @@ async def posted_form(request: Request) -> FormData:
 
 
 Posted = Annotated[FormData, Depends(posted_form)]
+# A row id in a path (/patients/{patient_id}): one no row can have is a 404, not a query.
+RowId = Annotated[int, Path(ge=1, le=LAST_ROW_ID)]
 
 
 def submit(request: Request, session: Any, form_class: type[F], posted: FormData, *,

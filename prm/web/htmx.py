@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Request
 from starlette.responses import Response
 
@@ -18,6 +20,9 @@ def is_htmx(request: Request) -> bool:
 
 def redirect(request: Request, url: str) -> Response:
     """303 for a normal form post; HX-Redirect for htmx so the whole page changes."""
+    # Headers are Latin-1: an address with Thai in it (a search kept in the query string)
+    # travels percent-encoded; what is already encoded stays as it is.
+    url = quote(url, safe="/?&=%#:;,+@!$'()*-._~[]")
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return Response(status_code=303, headers={"Location": url})

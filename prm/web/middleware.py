@@ -16,10 +16,11 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import cookie_parser
 
+from prm.db import was_committed
 from prm.i18n import LANGUAGES, current_language, gettext, normalise_language
 from prm.logs import request_id_var
 
@@ -115,7 +116,10 @@ class RequestContextMiddleware:
             log.exception("unhandled error")
             if response_started:
                 raise
-            await _send_server_error(send_with_headers)
+            if was_committed(scope):
+                await _send_saved_anyway(scope, send_with_headers)
+            else:
+                await _send_server_error(send_with_headers)
         finally:
             if not scope["path"].startswith("/static/"):
                 log.info("request", extra={
@@ -155,6 +159,24 @@ async def _send_server_error(send) -> None:
         (b"content-length", str(len(body)).encode()),
     ]})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_saved_anyway(scope, send) -> None:
+    """What was asked was saved, but showing the result failed: never say "nothing was
+    saved". Reload the page (htmx) or go back to it (a plain form), which shows the change."""
+    if _header(scope, b"hx-request") == "true":
+        headers = [(b"hx-refresh", b"true")]
+        status = 204
+    else:
+        referer = urlsplit(_header(scope, b"referer"))
+        same_site = referer.netloc in ("", _header(scope, b"host"))
+        path = referer.path if same_site and referer.path.startswith("/") else "/"
+        path = "/" if path.startswith("//") or "\\" in path else path
+        headers = [(b"location", quote(path, safe="/").encode())]
+        status = 303
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
 
 
 class BodyLimitMiddleware:
