@@ -189,6 +189,8 @@ def test_static_files_get_the_headers_that_apply_to_files(client):
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-request-id"]
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert response.headers["cross-origin-resource-policy"] == "same-origin"
     assert "no-store" not in response.headers.get("cache-control", "")
 
 

@@ -50,6 +50,14 @@ SECURITY_HEADERS = [
 ]
 
 
+STATIC_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
 def _header(scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -134,8 +142,9 @@ class RequestContextMiddleware:
                     else value) for name, value in message.get("headers", [])]
         headers.append((b"x-request-id", request_id.encode()))
         if scope["path"].startswith("/static/"):
-            # Files, not pages: they may be cached, but never sniffed as another type.
-            headers.append((b"x-content-type-options", b"nosniff"))
+            # Files, not pages: they may be cached, but never sniffed as another type, read
+            # by another site, or run a script when opened directly (an SVG can hold one).
+            headers.extend(STATIC_HEADERS)
         else:
             headers.extend(SECURITY_HEADERS)
             headers.append((b"cache-control", b"no-store"))
