@@ -296,6 +296,16 @@ def test_an_update_bringing_another_patients_national_id_is_refused_not_fatal(se
     assert count(session, Patient) == 3
 
 
+def test_a_name_longer_than_the_record_holds_is_quarantined_whole_never_cut(session):
+    ctx = run(session, patient("Patient/p1", hn="HN001", given_name_th="ก" * 1_000_000),
+              patient("Patient/p2", hn="HN002"))
+
+    assert counts(ctx, "Patient") == {"imported": 1, "quarantined": 1}
+    (refused,) = ctx.rejected
+    assert "given_name_th is 1000000 characters long; PRM keeps at most 100" in refused.error
+    assert only(session, Patient).hn == "HN002"
+
+
 def test_a_deleted_patient_is_kept(session):
     run(session, patient())
 

@@ -120,6 +120,10 @@ class Writer:
             values = self.values(ctx, item)
             if values is None:
                 continue
+            too_long = _too_long(self.table, values)
+            if too_long:  # quarantined whole, never cut (and never a failed batch)
+                ctx.reject(item.record, too_long)
+                continue
             if item.is_new:
                 inserts.append((item, {**self.insert_defaults(ctx, item), **values}))
             else:
@@ -133,6 +137,15 @@ class Writer:
         if updates:
             _update_by_id(ctx, self.table, updates)
         return [item for item, _ in inserts] + [item for item, _ in updates]
+
+
+def _too_long(table: Table, values: dict) -> str:
+    """Why a text does not fit its column, or "" when every one fits."""
+    for name, value in values.items():
+        length = getattr(table.c[name].type, "length", None)
+        if isinstance(value, str) and length and len(value) > length:
+            return f"{name} is {len(value)} characters long; PRM keeps at most {length}"
+    return ""
 
 
 def _update_by_id(ctx: IngestContext, table: Table, updates: list[tuple[Item, dict]]) -> None:
