@@ -5,6 +5,8 @@ back from the server (the fake one, over real HTTP) and records the outcome."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -316,6 +318,15 @@ def test_a_reference_by_full_url_is_accepted(client, engine, settings, server):
 
 def test_the_parser_knows_every_type_prm_maps():
     assert set(_MAPPERS) == READ_TYPES
+
+
+def test_the_parser_loads_no_fhir_models():
+    """The web process parses every notification: it must stay cheap to import."""
+    check = ("import sys, fhir_adapter.notifications; "
+             "print(sorted(m for m in sys.modules if m.startswith('fhir.')))")
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
 
 
 # --- bounded: body size and the number waiting ---------------------------------------------

@@ -108,7 +108,7 @@ def test_health_answers_within_a_second_while_notifications_arrive_and_the_serve
                                   timeout=30).status_code
 
             sent = [pool.submit(send, body) for body in bodies]
-            during = []
+            during = [timed_health(url)]
             while not all(future.done() for future in sent):
                 during.append(timed_health(url))
             statuses = [future.result() for future in sent]
@@ -123,7 +123,7 @@ def test_health_answers_within_a_second_while_notifications_arrive_and_the_serve
         app.state.engine.dispose()
 
     assert statuses == [202] * 10
-    assert during and max(during) < HEALTHY_WITHIN_SECONDS
+    assert max(during) < HEALTHY_WITHIN_SECONDS
     assert max(after) < HEALTHY_WITHIN_SECONDS
     assert not worker_thread.is_alive()
     with app.state.engine.connect() as db:
