@@ -39,39 +39,40 @@ def process_notifications(engine: Engine, settings: Settings, *,
     than each waiting for a timeout. Returns ``{"done": n, "failed": n}``."""
     outcome = {"done": 0, "failed": 0}
     own_client = client is None
-    # No retries inside the client: the queue retries, with longer waits between tries.
-    client = client or FhirClient(dataclasses.replace(connection(settings), max_retries=0))
     try:
         for _ in range(limit):
-            result = _process_next(engine, settings, client)
-            if result is None:
-                break
+            with Session(engine, expire_on_commit=False) as session:
+                row = queue.claim_next(session)
+                if row is None:
+                    break
+                # Made when there is work: the worker asks every few seconds. No retries
+                # inside the client: the queue retries, with longer waits between tries.
+                client = client or FhirClient(
+                    dataclasses.replace(connection(settings), max_retries=0))
+                result = _process(session, settings, row, client)
             outcome[result] += 1
             if result == "failed":
                 break
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()
     return outcome
 
 
-def _process_next(engine: Engine, settings: Settings, client: FhirClient) -> str | None:
-    with Session(engine, expire_on_commit=False) as session:
-        row = queue.claim_next(session)
-        if row is None:
-            return None
-        try:
-            act_on(session, settings, parse_notification(row.body.encode()), client=client)
-        except Exception as error:  # whatever it was, the row keeps it and is tried again
-            session.rollback()
-            if not isinstance(error, FhirError):
-                log.exception("notification failed", extra={"notification": row.id})
-            queue.mark_failed(session, notification=row, error=_described(error),
-                              max_attempts=settings.fhir_notification_max_attempts)
-            session.commit()
-            return "failed"
-        queue.mark_done(session, notification=row)
+def _process(session: Session, settings: Settings, row, client: FhirClient) -> str:
+    """Acts on one claimed row and commits its outcome: "done" or "failed"."""
+    try:
+        act_on(session, settings, parse_notification(row.body.encode()), client=client)
+    except Exception as error:  # whatever it was, the row keeps it and is tried again
+        session.rollback()
+        if not isinstance(error, FhirError):
+            log.exception("notification failed", extra={"notification": row.id})
+        queue.mark_failed(session, notification=row, error=_described(error),
+                          max_attempts=settings.fhir_notification_max_attempts)
         session.commit()
+        return "failed"
+    queue.mark_done(session, notification=row)
+    session.commit()
     return "done"
 
 

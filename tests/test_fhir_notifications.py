@@ -187,6 +187,19 @@ def test_the_wait_between_tries_grows(session):
     assert waits == [60, 120, 240]
 
 
+def test_a_row_the_worker_cannot_read_is_kept_failed_with_the_reason(
+        session, engine, settings, server):
+    session.add(FhirNotification(body="not a notification", waiting_key="k"))
+    session.commit()
+
+    assert process_notifications(engine, settings) == {"done": 0, "failed": 1}
+
+    (row,) = rows(engine)
+    assert (row.status, row.attempts) == (NotificationStatus.pending, 1)
+    assert row.error.startswith("MalformedNotification: the body is not valid JSON")
+    assert server.requests == []
+
+
 def test_a_failure_stops_the_round_and_the_next_notification_waits_its_turn(
         client, engine, settings, server):
     server.put(patient(2))
