@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
+import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
@@ -132,10 +133,22 @@ async def subscription(request: Request, session: SessionDep):
         return JSONResponse({"error": str(error)}, status_code=400)
     if not notification.needs_work:
         return JSONResponse({"accepted": True, "recorded": False}, status_code=202)
-    # Async so the body can be read as it arrives; the database work goes to a request
-    # thread like any route's.
+    # Async so the body can be read as it arrives. The database work runs in threads of
+    # its own, never more than a few: a burst of notifications must not take the
+    # threads every other page (/healthz, /login) waits for.
     return await anyio.to_thread.run_sync(_record, session, request.app.state.settings,
-                                          body, notification)
+                                          body, notification,
+                                          limiter=_notification_threads(request.app))
+
+
+NOTIFICATION_THREADS = 2
+
+
+def _notification_threads(app) -> anyio.CapacityLimiter:
+    """One limiter per app, made on first use inside the app's event loop."""
+    if not hasattr(app.state, "notification_threads"):
+        app.state.notification_threads = anyio.CapacityLimiter(NOTIFICATION_THREADS)
+    return app.state.notification_threads
 
 
 def _refused_credentials(header: str, secret: str) -> JSONResponse | None:
