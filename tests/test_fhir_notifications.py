@@ -20,7 +20,7 @@ from fhir_adapter.notifications import READ_TYPES
 from fhir_adapter.subscription import process_notifications
 from prm.config import Settings
 from prm.fhir import notifications as queue
-from prm.jobs.worker import default_jobs
+from prm.jobs.worker import Worker, default_jobs
 from prm.models.integration import FhirNotification, NotificationStatus
 from prm.models.patient import Patient
 from prm.models.types import utcnow
@@ -429,6 +429,16 @@ def test_finished_notifications_are_purged_after_a_week_and_failed_ones_kept(ses
     session.commit()
 
     assert sorted(row.status for row in rows(engine)) == ["done", "failed", "pending"]
+
+
+def test_the_worker_round_acts_on_a_recorded_notification(client, engine, settings, server):
+    server.put(patient(4))
+    hook(client, notification("Patient/p4"))
+    worker = Worker(engine, settings.model_copy(update={"fhir_sync_seconds": 0}))
+
+    assert worker.run_due_jobs()["fhir_notifications"] == 1
+
+    assert hns(engine) == ["HN104"]
 
 
 def test_the_worker_acts_on_notifications_when_a_server_is_configured(settings):
