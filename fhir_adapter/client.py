@@ -24,6 +24,7 @@ import httpx
 
 from fhir_adapter.auth import TokenError, build_auth
 from fhir_adapter.connection import FhirConnection
+from fhir_adapter.notifications import RESOURCE_ID
 
 log = logging.getLogger("fhir_adapter.client")
 
@@ -40,7 +41,6 @@ _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemotePro
 # Raised before a single byte of the request left: safe to resend even a POST.
 _UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
-_RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 SearchParams = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]] | None
 
@@ -438,7 +438,7 @@ def _checked_type(resource_type: str) -> str:
 
 def _checked_id(resource_id: str) -> str:
     # A strict id keeps a crafted value (``../Group/x``) from changing the request path.
-    if not _RESOURCE_ID.fullmatch(resource_id):
+    if not RESOURCE_ID.fullmatch(resource_id):
         raise ValueError(f"not a FHIR resource id: {resource_id!r}")
     return resource_id
 

@@ -1,81 +1,113 @@
-"""Rest-hook notifications: the server tells us something changed; we fetch it.
+"""Acting on recorded rest-hook notifications (the worker's side; the web route only
+checks the secret, parses and records them, see ``prm.fhir.notifications``).
 
-A notification may carry full resources (ingested as they are), only references
-(each read from the server), or nothing at all (a "ping": an incremental sync of every
-type). The shared secret is checked by the route before this runs.
+A notification names resources by ``Type/id``; each is read from the server before it
+changes a patient, because whoever holds the shared secret could push anything. Pushed
+content is ingested as it is only when ``PRM_FHIR_TRUST_PUSHED_RESOURCES`` says so. A
+notification that names nothing (an "empty" event) runs an incremental sync.
+
+All or nothing per notification: when one read fails, nothing of it is ingested and the
+row is kept as failed with the error, to be tried again later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
-import orjson
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from fhir_adapter.chunks import ChunkResult, map_resources
 from fhir_adapter.client import FhirClient, FhirError, ResourceGone
+from fhir_adapter.notifications import Notification, parse_notification
 from fhir_adapter.settings import connection, mapping_config
 from fhir_adapter.sync import run_sync
 from prm.config import Settings
+from prm.fhir import notifications as queue
 from prm.ingest import ingest, progress
 from prm.ingest.records import DeletedRecord, SourceKey
 
 log = logging.getLogger(__name__)
-NOTIFICATION_TYPES = {"SubscriptionStatus", "Parameters", "Subscription"}
+BATCH = 20
 
 
-def parse_notification(body: bytes) -> tuple[list[dict], list[str]]:
-    """(full resources, "Type/id" references) named by a notification body."""
-    if not body.strip():
-        return [], []
-    document = orjson.loads(body)
-    if not isinstance(document, dict):
-        raise ValueError("a notification must be a JSON object")
-    if document.get("resourceType") != "Bundle":
-        return [document], []
-    resources, references = [], []
-    for entry in document.get("entry") or []:
-        if not isinstance(entry, dict):
-            continue
-        resource = entry.get("resource")
-        if isinstance(resource, dict) and resource.get("resourceType") in NOTIFICATION_TYPES:
-            references.extend(_focus_references(resource))
-        elif isinstance(resource, dict) and len(resource) > 2:
-            resources.append(resource)
-        elif isinstance(entry.get("fullUrl"), str):
-            references.append(_type_and_id(entry["fullUrl"]))
-    return resources, [r for r in references if r]
-
-
-def handle_notification(engine: Engine, settings: Settings, body: bytes, *,
-                        client: FhirClient | None = None) -> dict:
-    resources, references = parse_notification(body)
-    if not resources and not references:
-        return run_sync(engine, settings, client=client)
-    conn = connection(settings)
-    config = mapping_config(settings, conn.name)
+def process_notifications(engine: Engine, settings: Settings, *,
+                          client: FhirClient | None = None, limit: int = BATCH) -> dict:
+    """Acts on up to ``limit`` due notifications, one transaction each. Stops at the
+    first failure: the server is likely down, and the rest wait for their turn rather
+    than each waiting for a timeout. Returns ``{"done": n, "failed": n}``."""
+    outcome = {"done": 0, "failed": 0}
     own_client = client is None
-    client = client or FhirClient(conn)
     try:
-        chunk = map_resources(resources, config, origin="subscription")
-        for reference in references:
-            _fetch(client, reference, config, chunk)
+        for _ in range(limit):
+            with Session(engine, expire_on_commit=False) as session:
+                row = queue.claim_next(session)
+                if row is None:
+                    break
+                # Made when there is work: the worker asks every few seconds. No retries
+                # inside the client: the queue retries, with longer waits between tries.
+                client = client or FhirClient(
+                    dataclasses.replace(connection(settings), max_retries=0))
+                result = _process(session, settings, row, client)
+            outcome[result] += 1
+            if result == "failed":
+                break
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()
-    with Session(engine, expire_on_commit=False) as session:
-        ctx = ingest(session, chunk.records, tz=settings.tz)
-        progress.quarantine(session, [*chunk.quarantined, *ctx.rejected])
-        progress.audit_run(session, what="subscription", summary={"by_type": {
-            name: {"imported": c.imported, "linked": c.linked, "quarantined": c.quarantined}
-            for name, c in ctx.summary.by_type.items()}})
+    return outcome
+
+
+def _process(session: Session, settings: Settings, row, client: FhirClient) -> str:
+    """Acts on one claimed row and commits its outcome: "done" or "failed"."""
+    try:
+        act_on(session, settings, parse_notification(row.body.encode()), client=client)
+    except Exception as error:  # whatever it was, the row keeps it and is tried again
+        session.rollback()
+        if not isinstance(error, FhirError):
+            log.exception("notification failed", extra={"notification": row.id})
+        queue.mark_failed(session, notification=row, error=_described(error),
+                          max_attempts=settings.fhir_notification_max_attempts)
         session.commit()
-    return {"resources": len(resources), "references": len(references),
-            "quarantined": len(chunk.quarantined) + len(ctx.rejected)}
+        return "failed"
+    queue.mark_done(session, notification=row)
+    session.commit()
+    return "done"
 
 
-def _fetch(client: FhirClient, reference: str, config, chunk: ChunkResult) -> None:
+def act_on(session: Session, settings: Settings, notification: Notification, *,
+           client: FhirClient) -> dict:
+    """Reads what the notification names and ingests it in ``session`` (flushed, not
+    committed). Raises FhirError when the server could not be read."""
+    if notification.asks_for_sync:
+        return _sync(session, settings, client)
+    config = mapping_config(settings, client.connection.name)
+    pushed = list(notification.resources) if settings.fhir_trust_pushed_resources else []
+    chunk = map_resources(pushed, config, origin="subscription")
+    have = {f"{r['resourceType']}/{r['id']}" for r in pushed}
+    for reference in notification.references:
+        if reference not in have:
+            _read_back(client, reference, config, chunk)
+    ctx = ingest(session, chunk.records, tz=settings.tz)
+    progress.quarantine(session, [*chunk.quarantined, *ctx.rejected])
+    by_type = {name: {"imported": c.imported, "linked": c.linked, "quarantined": c.quarantined}
+               for name, c in ctx.summary.by_type.items()}
+    progress.audit_run(session, what="subscription", summary={"by_type": by_type})
+    return {"by_type": by_type}
+
+
+def _sync(session: Session, settings: Settings, client: FhirClient) -> dict:
+    summary = run_sync(session.get_bind(), settings, client=client)
+    if summary["errors"]:
+        raise FhirError("; ".join(f"{t}: {e}" for t, e in sorted(summary["errors"].items())))
+    return summary
+
+
+def _read_back(client: FhirClient, reference: str, config, chunk: ChunkResult) -> None:
+    """The server's copy of ``reference`` into ``chunk``; deleted (410) becomes a deletion.
+    Anything else that stops the read (404 included: the server may not have it yet)
+    raises FhirError, failing the whole notification."""
     resource_type, resource_id = reference.split("/", 1)
     try:
         resource = client.read(resource_type, resource_id)
@@ -83,27 +115,10 @@ def _fetch(client: FhirClient, reference: str, config, chunk: ChunkResult) -> No
         chunk.records.append(DeletedRecord(SourceKey(config.server, resource_type,
                                                      resource_id)))
         return
-    except (FhirError, ValueError) as error:  # ValueError: not a valid type or id
-        log.warning("subscription: could not read %s: %s", reference, error)
-        chunk.quarantine(config, reference, str(error), "", resource_type, resource_id)
-        return
     fetched = map_resources([resource], config, origin=reference)
     chunk.records.extend(fetched.records)
     chunk.quarantined.extend(fetched.quarantined)
 
 
-def _focus_references(status: dict) -> list[str]:
-    found = []
-    for event in status.get("notificationEvent") or []:
-        focus = event.get("focus") if isinstance(event, dict) else None
-        focus = focus.get("reference") if isinstance(focus, dict) else None
-        if isinstance(focus, str) and focus:
-            found.append(_type_and_id(focus))
-    return found
-
-
-def _type_and_id(url: str) -> str:
-    parts = url.split("?")[0].rstrip("/").split("/")
-    if "_history" in parts:
-        parts = parts[:parts.index("_history")]
-    return "/".join(parts[-2:]) if len(parts) >= 2 and parts[-2][:1].isupper() else ""
+def _described(error: Exception) -> str:
+    return str(error) if isinstance(error, FhirError) else f"{type(error).__name__}: {error}"

@@ -55,8 +55,21 @@ class Settings(BaseSettings):
     fhir_sync_types: str = (
         "Organization,Practitioner,Patient,Coverage,Encounter,Appointment,"
         "MedicationRequest,MedicationDispense,Observation,DiagnosticReport")
-    # Shared secret a rest-hook subscription sends (Authorization: Bearer …).
+    # Shared secret a rest-hook subscription sends, only as "Authorization: Bearer …".
     fhir_subscription_secret: SecretStr = SecretStr("")
+    # Notifications are recorded by the web process and acted on by the worker. A body
+    # larger than this is refused (413); with this many waiting, new ones are refused
+    # with 503 + Retry-After (the server sends them again) rather than the table growing
+    # without end while the worker cannot keep up or the FHIR server is down.
+    fhir_notification_max_bytes: int = Field(default=1_000_000, gt=0)
+    fhir_notification_max_pending: int = Field(default=1000, gt=0)
+    # A notification that keeps failing is tried this many times (with growing waits
+    # between tries), then kept as failed for the integrator.
+    fhir_notification_max_attempts: int = Field(default=8, gt=0)
+    # Resources pushed inside a notification are read back from the server by Type/id
+    # before they change a patient: anyone holding the secret could push anything.
+    # True ingests them as sent (a server on a network you trust, saving the reads).
+    fhir_trust_pushed_resources: bool = False
     # Identifier systems (comma-separated) that carry the HN, national ID, passport.
     fhir_hn_systems: str = ""
     fhir_national_id_systems: str = ""

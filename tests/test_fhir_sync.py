@@ -1,10 +1,9 @@
 """Live sync from a FHIR server (the fake one, over real HTTP): incremental REST pulls with
-watermarks, paging, retries and failures; bulk ``$export`` sync with deletions; and the
-rest-hook subscription endpoint."""
+watermarks, paging, retries and failures; bulk ``$export`` sync with deletions. (Rest-hook
+notifications: tests/test_fhir_notifications.py.)"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
@@ -15,7 +14,6 @@ from sqlalchemy import Engine, func, select
 
 from fhir_adapter.client import FhirClient
 from fhir_adapter.settings import connection
-from fhir_adapter.subscription import handle_notification
 from fhir_adapter.sync import run_bulk_sync, run_sync
 from prm.config import Settings
 from prm.models.care import LabResult
@@ -317,97 +315,3 @@ def test_bulk_sync_exports_downloads_imports_and_moves_every_watermark(
         ).scalar_one()
     assert deleted is True
     assert {aware(s.watermark) for s in states(engine).values()} == {T0 + timedelta(hours=2)}
-
-
-# --- rest-hook subscription ---------------------------------------------------------------
-
-
-def notification(*items: dict | str) -> bytes:
-    """A rest-hook Bundle: a SubscriptionStatus naming each "Type/id" string as a focus,
-    then each dict as a full resource."""
-    status = {"resourceType": "SubscriptionStatus", "status": "active",
-              "type": "event-notification",
-              "notificationEvent": [{"eventNumber": str(n), "focus": {"reference": item}}
-                                    for n, item in enumerate(items, 1) if isinstance(item, str)]}
-    full = [{"fullUrl": f"urn:uuid:{n}", "resource": item}
-            for n, item in enumerate(items) if isinstance(item, dict)]
-    return json.dumps({"resourceType": "Bundle", "type": "history",
-                       "entry": [{"resource": status}, *full]}).encode()
-
-
-def hook(client, body: bytes, secret: str | None = SECRET):
-    headers = {"Content-Type": "application/fhir+json"}
-    if secret is not None:
-        headers["Authorization"] = f"Bearer {secret}"
-    return client.post("/fhir/subscription", content=body, headers=headers)
-
-
-def test_a_notification_carrying_the_patient_creates_it(client, engine, server):
-    response = hook(client, notification(patient(1)))
-
-    assert response.status_code == 200
-    assert count(engine, Patient) == 1
-    assert server.requests == []  # nothing needed fetching
-
-
-def test_a_notification_with_only_a_reference_reads_the_resource(client, engine, server):
-    server.put(patient(4))
-
-    response = hook(client, notification("Patient/p4"))
-
-    assert response.status_code == 200
-    assert server.requests_to("/fhir/Patient/p4", method="GET")
-    with engine.connect() as db:
-        assert db.execute(select(Patient.hn)).scalars().all() == ["HN104"]
-
-
-@pytest.mark.parametrize("secret", ["wrong-secret", None])
-def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_fetched(
-        client, engine, server, secret):
-    server.put(patient(4))
-
-    response = hook(client, notification("Patient/p4"), secret=secret)
-
-    assert response.status_code == 403
-    assert server.requests == []
-    assert count(engine, Patient) == 0
-
-
-def test_subscriptions_answer_404_when_not_configured(app, client, server):
-    app.state.settings = app.state.settings.model_copy(
-        update={"fhir_subscription_secret": SecretStr("")})
-
-    response = hook(client, notification("Patient/p4"))
-
-    assert response.status_code == 404
-    assert server.requests == []
-
-
-@pytest.mark.parametrize("body", [b"{not json", b"[1]", b'"Patient/p4"', b"null"])
-def test_a_notification_that_is_not_a_json_object_is_refused(client, engine, server, body):
-    response = hook(client, body)
-
-    assert response.status_code == 400
-    assert server.requests == [] and count(engine, Patient) == 0
-
-
-def test_a_malformed_reference_is_quarantined_and_the_others_still_read(
-        client, engine, server):
-    server.put(patient(4))
-
-    response = hook(client, notification("Patient/not an id", "Patient/p4"))
-
-    assert response.status_code == 200
-    assert count(engine, Patient) == 1
-    with engine.connect() as db:
-        (row,) = db.execute(select(QuarantinedResource)).all()
-    assert "not a FHIR resource id" in row.error
-
-
-def test_handle_notification_with_an_empty_body_runs_a_sync(engine, settings, server, fhir):
-    put_all(server, [patient(1), patient(2)])
-
-    handle_notification(engine, settings, b"", client=fhir)
-
-    assert count(engine, Patient) == 2
-    assert states(engine)["Patient"].watermark is not None

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.errors import NotFound, ValidationFailed
+from prm.fhir import notifications as notification_queue
 from prm.fhir.forms import SegmentRuleForm
 from prm.i18n import _
 from prm.ingest import pending, progress
@@ -33,6 +34,7 @@ class Overview:
     waiting: int
     quarantine: list[QuarantinedResource]
     counts_by_type: list[tuple[str, int]]
+    notifications: notification_queue.QueueCounts
 
 
 def overview(session: Session, *, status: str = QuarantineStatus.open,
@@ -48,7 +50,8 @@ def overview(session: Session, *, status: str = QuarantineStatus.open,
         .group_by(QuarantinedResource.resource_type).order_by(QuarantinedResource.resource_type)
     ).all()
     return Overview(progress.sync_states(session), progress.open_quarantine_count(session),
-                    pending.waiting_count(session), rows, [tuple(c) for c in counts])
+                    pending.waiting_count(session), rows, [tuple(c) for c in counts],
+                    notification_queue.queue_counts(session))
 
 
 def quarantined(session: Session, *, row_id: int, actor: Actor) -> QuarantinedResource:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.fhir import service
+from prm.fhir import notifications, service
 from prm.fhir.forms import QuarantineFilter, SegmentRuleForm
 from prm.i18n import _
 from prm.ingest import codec
@@ -59,7 +61,8 @@ def quarantined(request: Request, session: SessionDep, user: Integrator, row_id:
 
 
 # fhir_adapter (and the FHIR models it loads) is imported where it is used, so web
-# processes do not pay for it at start-up: most never retry or receive a notification.
+# processes do not pay for it at start-up: most never retry a quarantined resource. A
+# notification needs only its parser, which loads no FHIR models.
 
 
 @router.post("/admin/fhir/quarantine/{row_id}/retry")
@@ -108,21 +111,79 @@ def rule_active(request: Request, session: SessionDep, user: Integrator, rule_id
 
 
 @router.post("/fhir/subscription")
-async def subscription(request: Request, background: BackgroundTasks):
-    """Rest-hook: answers at once and fetches what changed in the background."""
-    from fhir_adapter.subscription import handle_notification, parse_notification
+async def subscription(request: Request, session: SessionDep):
+    """Rest-hook: checks the secret, parses and records the notification for the worker
+    (202). Never calls the FHIR server: a request thread must not wait on it."""
+    from fhir_adapter.notifications import MalformedNotification, parse_notification
 
     settings = request.app.state.settings
     secret = settings.fhir_subscription_secret.get_secret_value()
     if not secret or not settings.fhir_base_url:
         return JSONResponse({"error": "FHIR subscriptions are not configured"}, status_code=404)
-    sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(sent.encode(), secret.encode()):
-        return JSONResponse({"error": "wrong or missing shared secret"}, status_code=403)
-    body = await request.body()
+    refused = _refused_credentials(request.headers.get("authorization", ""), secret)
+    if refused is not None:
+        return refused
+    body = await _body_within(request, settings.fhir_notification_max_bytes)
+    if body is None:
+        return JSONResponse({"error": "the notification is larger than "
+                             f"{settings.fhir_notification_max_bytes} bytes"}, status_code=413)
     try:
-        parse_notification(body)
-    except ValueError:
-        return JSONResponse({"error": "the notification is not valid JSON"}, status_code=400)
-    background.add_task(handle_notification, request.app.state.engine, settings, body)
-    return JSONResponse({"accepted": True})
+        notification = parse_notification(body)
+    except MalformedNotification as error:
+        return JSONResponse({"error": str(error)}, status_code=400)
+    if not notification.needs_work:
+        return JSONResponse({"accepted": True, "recorded": False}, status_code=202)
+    # Async so the body can be read as it arrives. The database work runs in threads of
+    # its own, never more than a few: a burst of notifications must not take the
+    # threads every other page (/healthz, /login) waits for.
+    return await anyio.to_thread.run_sync(_record, session, request.app.state.settings,
+                                          body, notification,
+                                          limiter=_notification_threads(request.app))
+
+
+NOTIFICATION_THREADS = 2
+
+
+def _notification_threads(app) -> anyio.CapacityLimiter:
+    """One limiter per app, made on first use inside the app's event loop."""
+    if not hasattr(app.state, "notification_threads"):
+        app.state.notification_threads = anyio.CapacityLimiter(NOTIFICATION_THREADS)
+    return app.state.notification_threads
+
+
+def _refused_credentials(header: str, secret: str) -> JSONResponse | None:
+    """Only "Authorization: Bearer <secret>": a bare secret is refused too, so the secret
+    has one spelling and a proxy's own Authorization scheme is never mistaken for it."""
+    scheme, _, sent = header.partition(" ")
+    if scheme.lower() != "bearer" or not sent.strip():
+        return JSONResponse({"error": "send the shared secret as Authorization: Bearer"},
+                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(sent.strip().encode(), secret.encode()):
+        return JSONResponse({"error": "wrong shared secret"}, status_code=403)
+    return None
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The body, read as it arrives; None as soon as it is longer than ``limit``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _record(session, settings, body: bytes, notification) -> JSONResponse:
+    try:
+        received = notifications.receive(
+            session, body=body.decode(), key=notification.key,
+            max_pending=settings.fhir_notification_max_pending)
+    except notifications.QueueFull as error:
+        return JSONResponse({"error": error.message}, status_code=error.status,
+                            headers={"Retry-After": str(error.retry_after_seconds)})
+    session.commit()
+    return JSONResponse({"accepted": True, "recorded": True, "duplicate": received.duplicate,
+                         "notification": received.notification.id}, status_code=202)

@@ -2,8 +2,9 @@
 
 Jobs are plain functions ``job(session, settings) -> int`` (how much they did). Each
 runs in its own transaction; a failing job is logged and retried next round, the
-others go on. Later features add their jobs (reminder planner, outbox dispatcher,
-FHIR sync) to ``PERIODIC_JOBS``.
+others go on. Later features add their jobs (reminder planner, outbox dispatcher)
+to ``PERIODIC_JOBS``; the FHIR ones (sync, notifications, write-back) run when a server is
+configured.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlmodel import Session
 
 from prm.auth.service import purge_expired_sessions
 from prm.config import Settings
+from prm.fhir.notifications import purge_finished
 from prm.timeline_registry import register_all
 
 log = logging.getLogger("prm.worker")
@@ -59,10 +61,20 @@ def _fhir_write_back(session: Session, settings: Settings) -> int:
     return sent["created"] + sent["updated"]
 
 
+def _fhir_notifications(session: Session, settings: Settings) -> int:
+    """Acts on the rest-hook notifications the web process recorded; returns how many
+    went through (failed ones keep their row, error and attempt count)."""
+    from fhir_adapter.subscription import process_notifications
+
+    return process_notifications(session.get_bind(), settings)["done"]
+
+
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_sessions", 600,
                 lambda session, settings: purge_expired_sessions(session, settings=settings)),
     PeriodicJob("follow_up_rules", 300, _follow_up_rules),
+    PeriodicJob("purge_fhir_notifications", 3600,
+                lambda session, settings: purge_finished(session)),
 ]
 
 
@@ -70,6 +82,9 @@ def default_jobs(settings: Settings) -> list[PeriodicJob]:
     jobs = list(PERIODIC_JOBS)
     if settings.fhir_base_url and settings.fhir_sync_seconds:
         jobs.append(PeriodicJob("fhir_sync", settings.fhir_sync_seconds, _fhir_sync))
+    if settings.fhir_base_url:
+        # Every round: a notification should not wait long, and an idle round is one query.
+        jobs.append(PeriodicJob("fhir_notifications", 0, _fhir_notifications))
     if settings.fhir_base_url and settings.fhir_write_back:
         jobs.append(PeriodicJob("fhir_write_back", 60, _fhir_write_back))
     return jobs

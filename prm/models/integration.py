@@ -135,3 +135,33 @@ class SegmentRule(SQLModel, table=True):
     segment_code: str = Field(foreign_key="segment.code", max_length=40)
     note: str = Field(default="", max_length=300)
     active: bool = Field(default=True)
+
+
+class NotificationStatus(StrEnum):
+    pending = "pending"  # waiting for the worker (new, or failed and due again later)
+    done = "done"
+    failed = "failed"  # given up after the last attempt; kept for the integrator
+
+
+class FhirNotification(SQLModel, table=True):
+    """A rest-hook notification as received, waiting for the worker (the web process
+    never acts on one: it only records it)."""
+
+    __tablename__ = "fhir_notification"
+    __table_args__ = (
+        # While a notification waits, the same work arriving again is the same row. The
+        # key is cleared when the row is finished, so a later notification of the same
+        # change (a reference-only one looks the same every time) is acted on again.
+        UniqueConstraint("waiting_key", name="uq_fhir_notification_waiting_key"),
+        Index("ix_fhir_notification_status_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    waiting_key: str | None = Field(default=None, max_length=64)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=NotificationStatus.pending, sa_type=String(12))
+    attempts: int = Field(default=0)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
