@@ -24,9 +24,6 @@ from prm.timeline_registry import register_all
 from prm.web.errors import install_error_handlers
 from prm.web.middleware import BodyLimitMiddleware, CsrfMiddleware, RequestContextMiddleware
 
-# Request bodies larger than prm.web.middleware.DEFAULT_BODY_LIMIT, by path prefix.
-BODY_LIMITS: dict[str, int] = {}
-
 
 def limit_request_threads(threads: int) -> None:
     """Sync routes run in a thread pool (anyio's default: 40 threads). Under load, dozens of
@@ -63,7 +60,9 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
     # then CSRF (which may read a form body, now known to be small).
     app.add_middleware(CsrfMiddleware, secret_key=settings.secret_key.get_secret_value(),
                        secure_cookies=settings.cookie_secure)
-    app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
+    # Request bodies over prm.web.middleware.DEFAULT_BODY_LIMIT, by path prefix.
+    app.add_middleware(BodyLimitMiddleware, limits={
+        "/fhir/subscription": settings.fhir_notification_max_bytes})
     app.add_middleware(RequestContextMiddleware, secure_transport=settings.cookie_secure)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

@@ -6,8 +6,9 @@ from SQLAlchemy's connection pool. Routes commit explicitly; the dependency only
 the session.
 
 Connection budget per process (both databases): at most ``POOL_SIZE + MAX_OVERFLOW``
-connections. A web process runs PRM_WEB_THREADS request threads (4 by default) and the
-embedded worker one more, so the pool is never the queue; a request that still finds
+connections. A web process runs PRM_WEB_THREADS request threads (4 by default), two
+threads that record FHIR notifications (prm.fhir.views) and the embedded worker one
+more: 7 of 10, so the pool is never the queue; a request that still finds
 none waits at most ``POOL_TIMEOUT_SECONDS`` and fails rather than hanging.
 """
 

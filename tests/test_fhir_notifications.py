@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
@@ -18,6 +19,7 @@ from sqlmodel import Session
 from fhir_adapter.mapping import _MAPPERS
 from fhir_adapter.notifications import READ_TYPES
 from fhir_adapter.subscription import process_notifications
+from prm.app import create_app
 from prm.config import Settings
 from prm.fhir import notifications as queue
 from prm.jobs.worker import Worker, default_jobs
@@ -345,29 +347,44 @@ def test_the_parser_loads_no_fhir_models():
 # --- bounded: body size and the number waiting ---------------------------------------------
 
 
-def test_a_body_over_the_limit_is_refused_with_413(app, client, engine):
-    app.state.settings = app.state.settings.model_copy(
-        update={"fhir_notification_max_bytes": 300})
+@pytest.fixture
+def small_limit_client(settings) -> Iterator[TestClient]:
+    """An app that takes notifications of at most 300 bytes (the limit is the request
+    body limit of the route, set when the app is made)."""
+    small = create_app(settings.model_copy(update={"fhir_notification_max_bytes": 300}),
+                       embedded_worker=False)
+    with TestClient(small, follow_redirects=False) as client:
+        yield client
+    small.state.engine.dispose()
+
+
+def test_a_body_over_the_limit_is_refused_with_413(small_limit_client, engine):
     big = notification(observation(1, "p1"))
     assert len(big) > 300
 
-    assert hook(client, big).status_code == 413
+    assert hook(small_limit_client, big).status_code == 413
     assert rows(engine) == []
 
 
-def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(app, client, engine):
-    app.state.settings = app.state.settings.model_copy(
-        update={"fhir_notification_max_bytes": 300})
+def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(small_limit_client, engine):
     big = notification(observation(1, "p1"))
 
     def chunks():
         for start in range(0, len(big), 100):
             yield big[start:start + 100]
 
-    response = hook(client, chunks())
+    response = hook(small_limit_client, chunks())
 
     assert response.status_code == 413
     assert rows(engine) == []
+
+
+def test_a_body_within_the_default_limit_of_other_pages_is_accepted(client, engine):
+    """The notification route takes more than a form (1 MB by default, not 256 KB)."""
+    big = notification(*(observation(n, "p1") for n in range(1, 800)))
+    assert 300_000 < len(big) < 1_000_000
+
+    assert hook(client, big).status_code == 202
 
 
 def test_a_full_queue_answers_503_with_retry_after(app, client, engine):

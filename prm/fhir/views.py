@@ -123,10 +123,8 @@ async def subscription(request: Request, session: SessionDep):
     refused = _refused_credentials(request.headers.get("authorization", ""), secret)
     if refused is not None:
         return refused
-    body = await _body_within(request, settings.fhir_notification_max_bytes)
-    if body is None:
-        return JSONResponse({"error": "the notification is larger than "
-                             f"{settings.fhir_notification_max_bytes} bytes"}, status_code=413)
+    # At most PRM_FHIR_NOTIFICATION_MAX_BYTES: the body limit of this route (prm.app).
+    body = await request.body()
     try:
         notification = parse_notification(body)
     except MalformedNotification as error:
@@ -162,18 +160,6 @@ def _refused_credentials(header: str, secret: str) -> JSONResponse | None:
         return JSONResponse({"error": "wrong shared secret"}, status_code=403)
     return None
 
-
-async def _body_within(request: Request, limit: int) -> bytes | None:
-    """The body, read as it arrives; None as soon as it is longer than ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def _record(session, settings, body: bytes, notification) -> JSONResponse:
