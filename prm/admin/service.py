@@ -2,21 +2,28 @@
 
 The account rules themselves (username shape, password length, ending sessions) are in
 ``prm.auth.service``; this adds what an admin's action needs on top: a generated
-password shown once, the audit row, and that nobody locks themselves out.
+one-time password shown once, the audit row, and that nobody locks themselves out.
+An administrator may not open patient records, but knows the one-time password of each
+account they make: so it works for one session, which can only replace it, and the
+audit page lists every account made or reset with what it opened first
+(``account_events``).
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
 
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.auth import service as auth
+from prm.auth.login import AccountEvent
 from prm.auth.passwords import generate_password
 from prm.auth.service import StaffMember
 from prm.errors import NotFound, PrmError, ValidationFailed
 from prm.i18n import _
-from prm.models.audit import AuditAction
+from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import Role, User
 
 
@@ -39,18 +46,19 @@ def create_account(
         raise ValidationFailed(message, field_errors={"role": message})
     password = generate_password()
     user = auth.create_user(session, username=username, role=Role(role), password=password,
-                            full_name=full_name, language=language)
+                            full_name=full_name, language=language, one_time=True)
     audit.record(session, actor=actor, action=AuditAction.create, entity_type="staff_user",
                  entity_id=user.id)
     return user, password
 
 
 def reset_password(session: Session, *, target: User, actor: Actor) -> str:
-    """A new generated password (ends the account's sessions). Returns it, to show once."""
+    """A new generated one-time password (ends the account's sessions). Returns it, to
+    show once."""
     password = generate_password()
-    auth.set_password(session, user=target, password=password)
+    auth.set_password(session, user=target, password=password, one_time=True)
     audit.record(session, actor=actor, action=AuditAction.update, entity_type="staff_user",
-                 entity_id=target.id, detail="password reset")
+                 entity_id=target.id, detail=AccountEvent.reset)
     return password
 
 
@@ -63,3 +71,59 @@ def set_active(session: Session, *, target: User, active: bool, by: StaffMember,
     auth.set_active(session, user=target, active=active)
     audit.record(session, actor=actor, action=AuditAction.update, entity_type="staff_user",
                  entity_id=target.id, detail=f"active={'yes' if active else 'no'}")
+
+
+# --- accounts made or reset, and what they opened first --------------------------------
+
+FIRST_VIEWS = 5
+
+
+@dataclass(frozen=True)
+class IssuedAccount:
+    """An account an administrator made or reset (``event``, its audit row), with the
+    account's first login and first patient views after it, until the next such event."""
+
+    event: AuditEvent
+    account: User | None
+    first_login: AuditEvent | None
+    first_views: list[AuditEvent]
+
+    @property
+    def was_reset(self) -> bool:
+        return self.event.action == AuditAction.update
+
+
+def account_events(session: Session, *, limit: int = 50) -> list[IssuedAccount]:
+    """The latest ``limit`` accounts created or reset, newest first, each with what the
+    account did next: a security officer sees an account an administrator made (and so
+    knew the password of) being used to read records."""
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "staff_user",
+               (col(AuditEvent.action) == AuditAction.create)
+               | ((col(AuditEvent.action) == AuditAction.update)
+                  & (col(AuditEvent.detail) == AccountEvent.reset)))
+        .order_by(col(AuditEvent.id).desc()).limit(limit)).all()
+    later: dict[str, int] = {}  # account → id of its next event (newer, listed first)
+    issued = []
+    for event in events:
+        issued.append(_issued(session, event, until_id=later.get(event.entity_id)))
+        later[event.entity_id] = event.id
+    return issued
+
+
+def _issued(session: Session, event: AuditEvent, *, until_id: int | None) -> IssuedAccount:
+    account = session.get(User, int(event.entity_id)) if event.entity_id.isdigit() else None
+    if account is None:
+        return IssuedAccount(event, None, None, [])
+    after = select(AuditEvent).where(AuditEvent.user_id == account.id,
+                                     col(AuditEvent.id) > event.id)
+    if until_id is not None:
+        after = after.where(col(AuditEvent.id) < until_id)
+    after = after.order_by(col(AuditEvent.id))
+    first_login = session.exec(after.where(AuditEvent.action == AuditAction.login)
+                               .limit(1)).first()
+    views = session.exec(after.where(AuditEvent.action == AuditAction.view,
+                                     col(AuditEvent.patient_id).is_not(None))
+                         .limit(FIRST_VIEWS)).all()
+    return IssuedAccount(event, account, first_login, list(views))

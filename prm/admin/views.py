@@ -90,3 +90,11 @@ def audit_log(request: Request, session: SessionDep, user: Auditor):
                "filters": query.typed}
     template = "admin/_audit_rows.html" if htmx.is_htmx(request) else "admin/audit.html"
     return render(request, template, context)
+
+
+@router.get("/audit/accounts")
+def audit_accounts(request: Request, session: SessionDep, user: Auditor):
+    """Accounts created or reset, and what each opened first (see account_events)."""
+    return render(request, "admin/audit_accounts.html",
+                  {"issued": accounts.account_events(session),
+                   "first_views": accounts.FIRST_VIEWS})

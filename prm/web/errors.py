@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from prm.errors import LoginRequired, PrmError
+from prm.errors import LoginRequired, PasswordChangeRequired, PrmError
 from prm.i18n import _
 from prm.web import htmx
 from prm.web.templating import render
@@ -31,6 +31,11 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
         same_site = referer.netloc in ("", request.url.netloc)
         target = referer.path if same_site and referer.path.startswith("/") else "/"
     return htmx.redirect(request, "/login?next=" + quote(target, safe=""))
+
+
+async def _password_change_required(request: Request,
+                                    exc: PasswordChangeRequired) -> Response:
+    return htmx.redirect(request, "/password")
 
 
 async def _prm_error(request: Request, exc: PrmError) -> Response:
@@ -58,6 +63,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PasswordChangeRequired, _password_change_required)
     app.add_exception_handler(PrmError, _prm_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
