@@ -28,12 +28,15 @@ def _user(session: Session, username: str) -> User:
 
 
 def _made_by_admin(app, session, *, username: str = "manee") -> tuple[str, TestClient]:
-    """A nurse's account an administrator creates: (the password shown to them, their
-    browser)."""
-    admin = _browser(app)
+    """A nurse's account an administrator creates and another approves: (the password
+    shown to the first, their browser)."""
+    admin, approver = _browser(app), _browser(app)
     sign_in(admin, session, role="admin")
     page = admin.post("/admin/users", data={"username": username, "role": "nurse"})
     assert page.status_code == 200
+    sign_in(approver, session, role="admin")
+    assert approver.post(f"/admin/users/{_user(session, username).id}/approve"
+                         ).status_code == 303
     return re.search(r'<span class="secret">([^<]+)</span>', page.text).group(1), admin
 
 

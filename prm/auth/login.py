@@ -27,6 +27,7 @@ class AccountEvent(StrEnum):
     audit page can find them: who made or reset an account, and what it did next."""
 
     reset = "password reset"
+    approved = "account approved"
     changed = "password changed"
     one_time_login = "one-time password used"
 

@@ -32,6 +32,10 @@ class User(SQLModel, table=True):
     # which the user can do nothing but choose their own (prm.auth.deps.current_user).
     must_change_password: bool = Field(default=False)
     one_time_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Made by an administrator (None: by the command line). Such an account stays
+    # inactive until another administrator approves it (prm.admin.service).
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    awaiting_approval: bool = Field(default=False)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -8,10 +8,21 @@ from playwright.sync_api import expect
 
 from prm.admin import service as accounts
 from tests.browser.conftest import log_in, screenshot
-from tests.factories import PASSWORD, TEST_ACTOR, make_patient, make_user
+from tests.factories import PASSWORD, TEST_ACTOR, make_patient, make_staff, make_user
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
+
+
+def _approved_account(session, username: str):
+    """An account one administrator made and another approved: (user, password)."""
+    maker, approver = make_staff(session, role="admin"), make_staff(session, role="admin")
+    user, password = accounts.create_account(
+        session, username=username, full_name="Manee", role="nurse", language="en",
+        by=maker, actor=TEST_ACTOR)
+    accounts.approve(session, target=user, by=approver, actor=TEST_ACTOR)
+    session.commit()
+    return user, password
 
 
 def _fits(page) -> None:
@@ -22,10 +33,7 @@ def _fits(page) -> None:
 
 def test_a_nurse_replaces_the_password_she_was_given_on_a_phone(
         page, live_server, session, console):
-    user, password = accounts.create_account(
-        session, username="manee", full_name="Manee", role="nurse", language="en",
-        actor=TEST_ACTOR)
-    session.commit()
+    user, password = _approved_account(session, "manee")
     patient = make_patient(session)
     page.set_viewport_size(PHONE)
 
@@ -52,8 +60,7 @@ def test_a_nurse_replaces_the_password_she_was_given_on_a_phone(
 
 
 def test_the_accounts_audit_page_fits_a_phone(page, live_server, session):
-    accounts.create_account(session, username="ghost.nurse", full_name="", role="nurse",
-                            language="en", actor=TEST_ACTOR)
+    _approved_account(session, "ghost.nurse")
     admin = make_user(session, role="admin")
     page.set_viewport_size(PHONE)
     log_in(page, live_server, admin.username, PASSWORD)
