@@ -113,9 +113,8 @@ def authenticate(
     A refusal is the same, in answer and in work, whether the account is unknown,
     inactive or throttled, or the password wrong: the password is always checked
     (against a dummy hash for an unknown name) and both counters counted unless the
-    attempt was blocked already. Only
-    someone who typed the right password learns more: that an administrator's one-time
-    password was used already.
+    attempt was blocked already. Only someone who typed the right password learns more:
+    that an administrator's one-time password was used already.
     """
     now = now or utcnow()
     username = username.strip().lower()
