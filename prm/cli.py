@@ -186,7 +186,7 @@ def users_set_password(
     username: str,
     password_stdin: bool = typer.Option(False, "--password-stdin"),
 ) -> None:
-    """Set a new password (ends the user's sessions, clears a lock-out)."""
+    """Set a new password (ends the user's sessions)."""
     from prm.auth.service import set_password
     from prm.errors import PrmError
     from prm.models.staff import User

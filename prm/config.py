@@ -29,11 +29,16 @@ class Settings(BaseSettings):
     # Secure cookies and HSTS: always on in production (served over HTTPS only).
     cookie_secure: bool = False
 
-    # Lock-out: after this many consecutive failures the account waits,
-    # doubling each further failure, up to the cap.
+    # Failed logins (prm.auth.throttle): after this many failures for one account from
+    # one address, that pair waits, doubling each further failure, up to the cap...
     login_max_failures: int = 5
     login_lockout_seconds: int = 60
     login_lockout_cap_seconds: int = 3600
+    # ...and after this many from one address within the window, whatever the usernames,
+    # that address waits (doubling likewise).
+    login_address_max_failures: int = 20
+    login_address_window_seconds: int = 3600
+    login_address_block_seconds: int = 900
 
     # Hospital records through FHIR R4 (fhir_adapter). Empty base URL: no live sync.
     fhir_base_url: str = ""

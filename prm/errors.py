@@ -18,6 +18,13 @@ class LoginRequired(PrmError):
     status = 401
 
 
+class PasswordChangeRequired(PrmError):
+    """The user logged in with a password an administrator set: rendered as a redirect
+    to /password, the one page they may use until they choose their own."""
+
+    status = 403
+
+
 class NotFound(PrmError):
     status = 404
 

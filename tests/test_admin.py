@@ -44,12 +44,18 @@ def _shown_password(html: str) -> str:
     return match.group(1)
 
 
+def _approved_by_another_admin(app, session: Session, user: User):
+    other = _other_browser(app)
+    sign_in(other, session, role="admin")
+    return other.post(f"/admin/users/{user.id}/approve")
+
+
 def _user(session: Session, username: str) -> User | None:
     session.expire_all()
     return session.exec(select(User).where(User.username == username)).first()
 
 
-def test_an_admin_creates_a_user_who_can_log_in_with_the_password_shown_once(
+def test_an_admin_creates_a_user_who_logs_in_with_the_password_shown_once_when_approved(
     admin_client, session, app
 ):
     response = admin_client.post("/admin/users", data={
@@ -60,10 +66,49 @@ def test_an_admin_creates_a_user_who_can_log_in_with_the_password_shown_once(
     user = _user(session, "manee")
     assert (user.role, user.full_name, user.language) == (Role.front_desk, "มานี มีสุข", "en")
     assert password not in admin_client.get("/admin/users").text  # shown once only
+    assert login(_other_browser(app), "manee", password).status_code == 401  # not yet
+    assert _approved_by_another_admin(app, session, user).status_code == 303
     assert login(_other_browser(app), "manee", password).status_code == 303
     created = session.exec(select(AuditEvent).where(
         AuditEvent.action == AuditAction.create, AuditEvent.entity_type == "staff_user")).one()
     assert created.entity_id == str(user.id)
+
+
+def test_the_maker_of_an_account_cannot_approve_it_nor_switch_it_on(admin_client, session):
+    admin_client.post("/admin/users", data={"username": "manee", "role": "nurse"})
+    manee = _user(session, "manee")
+    assert (manee.is_active, manee.awaiting_approval) == (False, True)
+    assert shown("Awaiting approval") in admin_client.get("/admin/users").text
+
+    assert admin_client.post(f"/admin/users/{manee.id}/approve").status_code == 403
+    assert admin_client.post(f"/admin/users/{manee.id}/active",
+                             data={"active": "yes"}).status_code == 400
+    assert _user(session, "manee").is_active is False
+
+
+def test_an_administrators_account_waits_for_approval_too(admin_client, session):
+    """Else an administrator would make an accomplice administrator to approve with."""
+    admin_client.post("/admin/users", data={"username": "admin.two", "role": "admin"})
+
+    assert _user(session, "admin.two").awaiting_approval is True
+
+
+def test_approval_by_another_admin_switches_the_account_on_and_is_audited(
+        admin_client, session, app):
+    admin_client.post("/admin/users", data={"username": "manee", "role": "nurse"})
+    manee = _user(session, "manee")
+
+    assert _approved_by_another_admin(app, session, manee).status_code == 303
+
+    manee = _user(session, "manee")
+    assert (manee.is_active, manee.awaiting_approval) == (True, False)
+    approved = session.exec(select(AuditEvent).where(
+        AuditEvent.detail == "account approved")).one()
+    assert approved.entity_id == str(manee.id)
+    assert approved.user_id != manee.created_by_id
+    page = admin_client.get("/admin/audit/accounts").text
+    assert shown("Approved by %(who)s, %(when)s", who=approved.username, when="")[:12] in page
+    assert admin_client.post(f"/admin/users/{manee.id}/approve").status_code == 409
 
 
 def test_a_taken_username_re_renders_the_form_with_the_error(admin_client, session):

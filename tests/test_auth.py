@@ -1,4 +1,4 @@
-"""Logging in and out, lock-out after repeated failures, and when a session ends."""
+"""Logging in and out, and when a session ends (throttling: tests/test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from prm.auth import service
 from prm.errors import ValidationFailed
@@ -15,7 +15,7 @@ from prm.i18n import current_language, gettext
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.staff import User, UserSession
 from prm.models.types import utcnow
-from tests.factories import PASSWORD, csrf_token, login, make_staff, make_user, sign_in
+from tests.factories import csrf_token, login, make_staff, make_user, sign_in
 
 
 def shown(message: str, language: str = "th", **params) -> str:
@@ -86,65 +86,6 @@ def test_it_gives_an_unknown_username_the_same_answer_as_a_wrong_password(client
 
     assert response.status_code == 401
     assert shown("Wrong username or password.") in response.text
-
-
-def test_it_locks_the_account_after_repeated_failures(client, session, settings):
-    user = make_staff(session)
-    for _attempt in range(settings.login_max_failures - 1):
-        assert login(client, user.username, "wrong-password").status_code == 401
-    assert login(client, user.username, "wrong-password").status_code == 429  # the last straw
-
-    response = login(client, user.username, PASSWORD)  # the right password, too late
-
-    assert response.status_code == 429
-    assert shown("Too many failed attempts. This account is locked for %(minutes)s minute(s).",
-                 minutes=1) in response.text
-    assert not client.cookies.get("prm_session")
-    failures = session.exec(select(func.count()).select_from(AuditEvent)
-                            .where(AuditEvent.action == AuditAction.login_failed)).one()
-    assert failures == settings.login_max_failures + 1
-
-
-def test_the_lock_expires_and_each_further_failure_doubles_it(session, settings):
-    settings = settings.model_copy(update={"login_max_failures": 2})  # fewer slow hashes
-    user = make_staff(session)
-    start = utcnow()
-    for _attempt in range(settings.login_max_failures):
-        failed = service.authenticate(session, username=user.username, password="wrong",
-                                      settings=settings, now=start)
-        assert failed.user is None
-    assert failed.locked_seconds > 0  # the last failure locked it
-
-    half_way = start + timedelta(seconds=settings.login_lockout_seconds / 2)
-    locked = service.authenticate(session, username=user.username, password=PASSWORD,
-                                  settings=settings, now=half_way)
-    assert locked.user is None
-    assert 0 < locked.locked_seconds <= settings.login_lockout_seconds
-
-    after = start + timedelta(seconds=settings.login_lockout_seconds + 1)
-    again = service.authenticate(session, username=user.username, password="wrong",
-                                 settings=settings, now=after)
-    assert again.user is None
-    assert again.locked_seconds > settings.login_lockout_seconds * 2 - 1  # doubled
-
-    later = after + timedelta(seconds=settings.login_lockout_seconds * 2 + 1)
-    ok = service.authenticate(session, username=user.username, password=PASSWORD,
-                              settings=settings, now=later)
-    assert ok.user is not None
-    assert ok.user.failed_login_count == 0
-    assert ok.user.locked_until is None
-
-
-def test_the_lock_never_exceeds_the_cap(session, settings):
-    user = make_staff(session)
-    user.failed_login_count = 40  # 2**35 minutes would be absurd
-    session.add(user)
-    session.commit()
-
-    result = service.authenticate(session, username=user.username, password="wrong",
-                                  settings=settings, now=utcnow())
-
-    assert result.locked_seconds <= settings.login_lockout_cap_seconds + 1
 
 
 def test_logout_ends_the_session_and_the_old_cookie_stops_working(client, session, app):
@@ -239,20 +180,14 @@ def test_a_deactivated_user_cannot_log_in(client, session):
     assert response.status_code == 401
 
 
-def test_setting_a_password_ends_every_session_and_clears_a_lock(client, session):
+def test_setting_a_password_ends_every_session(client, session):
     user = _logged_in(client, session)
-    user.failed_login_count = 9
-    user.locked_until = utcnow() + timedelta(hours=1)
-    session.add(user)
-    session.commit()
 
     service.set_password(session, user=user, password="a-brand-new-password")
     session.commit()
 
     assert _sessions_of(session, user) == []
     assert not _still_logged_in(client)
-    assert user.failed_login_count == 0
-    assert user.locked_until is None
     assert login(client, user.username, "a-brand-new-password").status_code == 303
 
 

@@ -49,11 +49,12 @@ def create_user(request: Request, session: SessionDep, user: Admin, posted: Post
     def save(form: StaffForm):
         return accounts.create_account(
             session, username=form.username, full_name=form.full_name, role=form.role,
-            language=form.language, actor=actor_for(request, user))
+            language=form.language, by=user, actor=actor_for(request, user))
 
     def done(form: StaffForm, created):
         new_user, password = created
-        return _users_page(request, session, created=(new_user.username, password))
+        return _users_page(request, session, created=(new_user.username, password),
+                           awaiting=new_user.awaiting_approval)
 
     return submit(
         request, session, StaffForm, posted, save=save, done=done,
@@ -67,6 +68,14 @@ def reset_password(request: Request, session: SessionDep, user: Admin, user_id: 
     password = accounts.reset_password(session, target=target, actor=actor_for(request, user))
     session.commit()
     return _users_page(request, session, created=(target.username, password))
+
+
+@router.post("/users/{user_id}/approve")
+def approve(request: Request, session: SessionDep, user: Admin, user_id: int):
+    target = accounts.get_staff(session, user_id)
+    accounts.approve(session, target=target, by=user, actor=actor_for(request, user))
+    session.commit()
+    return htmx.redirect(request, "/admin/users")
 
 
 @router.post("/users/{user_id}/active")
@@ -90,3 +99,11 @@ def audit_log(request: Request, session: SessionDep, user: Auditor):
                "filters": query.typed}
     template = "admin/_audit_rows.html" if htmx.is_htmx(request) else "admin/audit.html"
     return render(request, template, context)
+
+
+@router.get("/audit/accounts")
+def audit_accounts(request: Request, session: SessionDep, user: Auditor):
+    """Accounts created or reset, and what each opened first (see account_events)."""
+    return render(request, "admin/audit_accounts.html",
+                  {"issued": accounts.account_events(session),
+                   "first_views": accounts.FIRST_VIEWS})

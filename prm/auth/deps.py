@@ -10,15 +10,16 @@ from prm.audit.service import Actor
 from prm.auth import service
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
-from prm.errors import Forbidden, LoginRequired
+from prm.errors import Forbidden, LoginRequired, PasswordChangeRequired
 from prm.i18n import _
 from prm.logs import request_id_var
 from prm.roles import Permission, role_may
 from prm.web.middleware import SESSION_COOKIE
 
 
-def current_user(request: Request, session: SessionDep) -> StaffMember:
-    """The logged-in user; raises LoginRequired (rendered as a redirect to /login).
+def signed_in_user(request: Request, session: SessionDep) -> StaffMember:
+    """The logged-in user, even one who must still choose a password (only the password
+    page and logging out take this); raises LoginRequired (a redirect to /login).
 
     Every request runs this: one read of the session and its user; ``last_seen_at`` is
     written at most once a minute, so a page view is not a write.
@@ -35,6 +36,18 @@ def current_user(request: Request, session: SessionDep) -> StaffMember:
     session.commit()
     request.state.user = resolved.user
     return resolved.user
+
+
+SignedInUser = Annotated[StaffMember, Depends(signed_in_user)]
+
+
+# async: no I/O here, so FastAPI need not hop to a worker thread for it.
+async def current_user(user: SignedInUser) -> StaffMember:
+    """The logged-in user, who may use PRM: one logged in with a password an
+    administrator set is sent to choose their own first (PasswordChangeRequired)."""
+    if user.must_change_password:
+        raise PasswordChangeRequired(_("Choose your own password before you continue."))
+    return user
 
 
 CurrentUser = Annotated[StaffMember, Depends(current_user)]

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
+from prm.auth import throttle
 from prm.auth.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -32,9 +33,10 @@ def _token_hash(token: str) -> str:
 
 def create_user(
     session: Session, *, username: str, role: Role, password: str, full_name: str = "",
-    language: str = "th",
+    language: str = "th", one_time: bool = False,
 ) -> User:
-    """Create a staff account. Raises ValidationFailed or Conflict (username taken)."""
+    """Create a staff account; ``one_time`` as for ``set_password``. Raises
+    ValidationFailed or Conflict (username taken)."""
     username = username.strip().lower()
     errors = {}
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
@@ -47,82 +49,112 @@ def create_user(
         raise Conflict(_("That username is taken."), field_errors={"username": _("Taken.")})
     user = User(
         username=username, role=Role(role), password_hash=hash_password(password),
-        full_name=full_name.strip(), language=language,
+        full_name=full_name.strip(), language=language, must_change_password=one_time,
     )
     session.add(user)
     session.flush()
     return user
 
 
-def set_password(session: Session, *, user: User, password: str) -> None:
+def set_password(session: Session, *, user: User, password: str, one_time: bool = False,
+                 keep_token: str = "") -> None:
+    """Set ``user``'s password and end their sessions, except the one behind
+    ``keep_token`` (the browser that changed it). ``one_time``: an administrator chose
+    it, so it opens one session, in which the user must choose their own.
+    Raises ValidationFailed (too short)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            _("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
-            field_errors={"password": _("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)},
-        )
+        message = _("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+        raise ValidationFailed(message, field_errors={"password": message})
     user.password_hash = hash_password(password)
-    user.failed_login_count = 0
-    user.locked_until = None
+    user.must_change_password = one_time
+    user.one_time_login_at = None
     session.add(user)
     # A new password ends every session opened with the old one.
-    session.exec(delete(UserSession).where(UserSession.user_id == user.id))
+    session.exec(delete(UserSession).where(UserSession.user_id == user.id,
+                                           UserSession.token_hash != _token_hash(keep_token)))
     session.flush()
+
+
+def change_own_password(session: Session, *, user: User, current: str, new: str,
+                        confirm: str, token: str) -> None:
+    """The user replaces their password: ``current`` must be it, ``new`` long enough,
+    different from it and typed twice alike. Ends their other sessions, keeps the one
+    behind ``token``. Raises ValidationFailed with the field at fault."""
+    errors = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = _("That is not your current password.")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = _("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    elif new == current:
+        errors["new_password"] = _("Choose a password different from the current one.")
+    if new != confirm:
+        errors["confirm_password"] = _("The two new passwords are not the same.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    set_password(session, user=user, password=new, keep_token=token)
 
 
 @dataclass
 class LoginResult:
+    """``user`` is set when the login worked; otherwise ``error`` says why, and
+    ``locked_seconds`` how long the attempt is throttled (0: it is not)."""
+
     user: User | None
     error: str = ""
     locked_seconds: int = 0
 
 
 def authenticate(
-    session: Session, *, username: str, password: str, settings: Settings,
+    session: Session, *, username: str, password: str, address: str, settings: Settings,
     now: datetime | None = None,
 ) -> LoginResult:
-    """Check a username and password, applying the lock-out policy.
+    """Check a username and password typed from ``address`` (see ``prm.auth.throttle``).
 
-    Returns LoginResult with ``user`` set on success; otherwise ``error`` says why in
-    words a person can act on. A locked account is refused without checking the password.
+    A refusal is the same, in answer and in work, whether the account is unknown,
+    inactive or throttled, or the password wrong: the password is always checked
+    (against a dummy hash for an unknown name) and both counters counted unless the
+    attempt was blocked already. Only someone who typed the right password learns more:
+    that an administrator's one-time password was used already.
     """
     now = now or utcnow()
-    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
-    if user and user.locked_until and user.locked_until > now:
-        seconds = int((user.locked_until - now).total_seconds()) + 1
-        return LoginResult(None, _locked_message(seconds), seconds)
-    if not verify_password(user.password_hash if user else None, password) or not (
-        user and user.is_active
-    ):
-        if user:
-            _register_failure(session, user, settings, now)
-            if user.locked_until and user.locked_until > now:
-                seconds = int((user.locked_until - now).total_seconds()) + 1
-                return LoginResult(None, _locked_message(seconds), seconds)
-        return LoginResult(None, _("Wrong username or password."))
-    user.failed_login_count = 0
-    user.locked_until = None
+    username = username.strip().lower()
+    keys = throttle.keys_for(username=username, address=address, settings=settings)
+    waiting = throttle.blocked_seconds(session, keys=keys, now=now)
+    user = session.exec(select(User).where(User.username == username)).first()
+    matches = verify_password(user.password_hash if user else None, password)
+    accepted = bool(matches and user and user.is_active and not waiting)
+    if accepted and not _one_time_spent(user):
+        return _logged_in(session, user=user, keys=keys, now=now)
+    # Attempts while blocked are not counted: the block runs its course, not longer.
+    locked = waiting or throttle.register_failure(session, keys=keys, settings=settings,
+                                                  now=now)
+    if locked:
+        return LoginResult(None, _locked_message(locked), locked)
+    if accepted:
+        return LoginResult(None, _("This password has been used once already. Ask an "
+                                   "administrator for a new one."))
+    return LoginResult(None, _("Wrong username or password."))
+
+
+def _one_time_spent(user: User) -> bool:
+    return user.must_change_password and user.one_time_login_at is not None
+
+
+def _logged_in(session: Session, *, user: User, keys: throttle.Keys,
+               now: datetime) -> LoginResult:
     user.last_login_at = now
+    if user.must_change_password:
+        user.one_time_login_at = now  # its one session: it logs in no more
     session.add(user)
+    throttle.forget_pair(session, keys=keys)
     session.flush()
     return LoginResult(user)
 
 
 def _locked_message(seconds: int) -> str:
     minutes = max(1, round(seconds / 60))
-    return _(
-        "Too many failed attempts. This account is locked for %(minutes)s minute(s).",
-        minutes=minutes,
-    )
-
-
-def _register_failure(session: Session, user: User, settings: Settings, now: datetime) -> None:
-    user.failed_login_count += 1
-    over = user.failed_login_count - settings.login_max_failures
-    if over >= 0:
-        delay = min(settings.login_lockout_cap_seconds, settings.login_lockout_seconds * 2**over)
-        user.locked_until = now + timedelta(seconds=delay)
-    session.add(user)
-    session.flush()
+    return _("Too many failed attempts from this computer. Try again in %(minutes)s "
+             "minute(s).", minutes=minutes)
 
 
 def open_session(
@@ -146,7 +178,8 @@ def open_session(
 # user, as a plain row (no ORM objects to build).
 _SESSION_ROW = (
     select(User.id, User.username, User.full_name, User.role, User.language,
-           User.is_active, UserSession.last_seen_at, UserSession.expires_at)
+           User.must_change_password, User.is_active, UserSession.last_seen_at,
+           UserSession.expires_at)
     .join(UserSession, col(UserSession.user_id) == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
@@ -164,6 +197,7 @@ class StaffMember:
     full_name: str
     role: str
     language: str
+    must_change_password: bool = False  # may only choose a password (prm.auth.deps)
 
 
 class ResolvedSession(NamedTuple):
@@ -196,7 +230,8 @@ def _resolved(found: list, token_hash: str, settings: Settings) -> ResolvedSessi
     idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
     if row.expires_at <= now or idle or not row.is_active:
         return None
-    user = StaffMember(row.id, row.username, row.full_name, row.role, row.language)
+    user = StaffMember(row.id, row.username, row.full_name, row.role, row.language,
+                       row.must_change_password)
     return ResolvedSession(user, token_hash, now - row.last_seen_at > _SEEN_RESOLUTION)
 
 

@@ -1,4 +1,4 @@
-"""Log in, log out, switch language."""
+"""Log in, log out, change one's password, switch language."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from starlette.responses import Response
 
 from prm.auth import login as logins
 from prm.auth import service
-from prm.auth.deps import SESSION_COOKIE, CurrentUser, actor_for
+from prm.auth.deps import SESSION_COOKIE, SignedInUser, actor_for
+from prm.auth.forms import PasswordForm
+from prm.auth.passwords import MIN_PASSWORD_LENGTH
 from prm.db import SessionDep
 from prm.i18n import normalise_language
 from prm.web import htmx
+from prm.web.forms import Posted, submit
 from prm.web.middleware import CSRF_COOKIE, LANGUAGE_COOKIE
 from prm.web.templating import render
 
@@ -49,7 +52,9 @@ def login(
         return render(request, "auth/login.html",
                       {"next": _safe_next(next), "error": outcome.error, "username": username},
                       status=429 if outcome.locked_seconds else 401)
-    response = htmx.redirect(request, _safe_next(next))
+    # A one-time password opens the password page alone (prm.auth.deps.current_user).
+    target = "/password" if outcome.must_change_password else _safe_next(next)
+    response = htmx.redirect(request, target)
     _set_session_cookie(response, outcome.token, settings)
     _set_language_cookie(response, outcome.language)
     # A fresh CSRF token after login, so one planted before it is worthless.
@@ -65,13 +70,41 @@ def _set_session_cookie(response: Response, token: str, settings) -> None:
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, user: CurrentUser):
+def logout(request: Request, session: SessionDep, user: SignedInUser):
     logins.log_out(session, token=request.cookies.get(SESSION_COOKIE, ""), user=user,
                    actor=actor_for(request, user))
     session.commit()
     response = htmx.redirect(request, "/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _password_page(request: Request, user, form=None, error: str = "", changed=False):
+    """Typed passwords are never sent back: a refused form comes back empty."""
+    return render(request, "auth/password.html", {
+        "forced": user.must_change_password and not changed, "changed": changed,
+        "errors": form.errors if form else {}, "error": error,
+        "min_length": MIN_PASSWORD_LENGTH})
+
+
+@router.get("/password")
+def password_page(request: Request, user: SignedInUser):
+    return _password_page(request, user)
+
+
+@router.post("/password")
+def change_password(request: Request, session: SessionDep, user: SignedInUser,
+                    posted: Posted):
+    """The new password ends the user's other sessions; this browser stays logged in."""
+    def save(form: PasswordForm):
+        logins.change_password(
+            session, member=user, current=form.current_password, new=form.new_password,
+            confirm=form.confirm_password, token=request.cookies.get(SESSION_COOKIE, ""),
+            actor=actor_for(request, user))
+
+    return submit(request, session, PasswordForm, posted, save=save,
+                  done=lambda form, _saved: _password_page(request, user, changed=True),
+                  show=lambda form, error: _password_page(request, user, form, error.message))
 
 
 @router.post("/language")

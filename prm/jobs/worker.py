@@ -20,8 +20,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from prm.auth.service import purge_expired_sessions
+from prm.auth.throttle import purge_stale
 from prm.config import Settings
 from prm.fhir.notifications import purge_finished
+from prm.models.types import utcnow
 from prm.timeline_registry import register_all
 
 log = logging.getLogger("prm.worker")
@@ -72,6 +74,8 @@ def _fhir_notifications(session: Session, settings: Settings) -> int:
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_sessions", 600,
                 lambda session, settings: purge_expired_sessions(session, settings=settings)),
+    PeriodicJob("forget_old_login_failures", 3600,
+                lambda session, settings: purge_stale(session, settings=settings, now=utcnow())),
     PeriodicJob("follow_up_rules", 300, _follow_up_rules),
     PeriodicJob("purge_fhir_notifications", 3600,
                 lambda session, settings: purge_finished(session)),

@@ -28,8 +28,14 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     language: str = Field(default="th", max_length=8)
     is_active: bool = Field(default=True)
-    failed_login_count: int = Field(default=0)
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An administrator set the password (new account, reset): it opens one session, in
+    # which the user can do nothing but choose their own (prm.auth.deps.current_user).
+    must_change_password: bool = Field(default=False)
+    one_time_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Made by an administrator (None: by the command line). Such an account stays
+    # inactive until another administrator approves it (prm.admin.service).
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    awaiting_approval: bool = Field(default=False)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -47,3 +53,16 @@ class UserSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=300)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins counted per key (prm.auth.throttle): an address, or an account
+    typed from an address. The key is a keyed hash, so neither what was typed as a
+    username (sometimes a password) nor the address is stored in clear."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_type=UTCDateTime)
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from prm.errors import LoginRequired, PrmError
+from prm.errors import LoginRequired, PasswordChangeRequired, PrmError
 from prm.i18n import _, current_language, normalise_language
 from prm.web import htmx
 from prm.web.templating import ENVIRONMENTS, render
@@ -29,6 +29,11 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
         same_site = referer.netloc in ("", request.url.netloc)
         target = referer.path if same_site and referer.path.startswith("/") else "/"
     return htmx.redirect(request, "/login?next=" + quote(target, safe=""))
+
+
+async def _password_change_required(request: Request,
+                                    exc: PasswordChangeRequired) -> Response:
+    return htmx.redirect(request, "/password")
 
 
 async def _prm_error(request: Request, exc: PrmError) -> Response:
@@ -74,6 +79,7 @@ def server_error_body() -> bytes:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PasswordChangeRequired, _password_change_required)
     app.add_exception_handler(PrmError, _prm_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
