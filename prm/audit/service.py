@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -53,6 +54,37 @@ def record(
     """Add an audit row to the session's transaction (the caller commits)."""
     session.flush()  # rows the audit row may point at (a new patient) go first
     session.execute(_INSERT, _row(actor, action, entity_type, entity_id, patient_id, detail))
+
+
+def record_shown(
+    session: Session, *, actor: Actor, action: AuditAction, entity_type: str,
+    patient_ids: Iterable[int], **facts: object,
+) -> None:
+    """Audit a list of patients on screen (search results, a worklist, a day's
+    appointments): one row per patient shown, so the log's patient filter finds the list
+    that showed them, or one row without a patient when the list was empty. Every row
+    carries the same ``facts`` and the number of patients shown (never what was typed),
+    and the request's id ties them together. One statement for them all: these are the
+    busiest pages. The caller commits."""
+    shown = list(dict.fromkeys(patient_ids))  # a patient on two rows of a list counts once
+    detail = facts_detail(**facts, shown=len(shown))
+    session.flush()
+    session.execute(_INSERT, [_row(actor, action, entity_type, "", patient_id, detail)
+                              for patient_id in shown or [None]])
+
+
+def facts_detail(**facts: object) -> str:
+    """``kind=hn shown=3``: what a row's ``detail`` holds for ``detail_facts`` to read
+    back (values are codes, ids and dates, never free text)."""
+    return " ".join(f"{name}={value}" for name, value in facts.items())
+
+
+def detail_facts(detail: str) -> dict[str, str]:
+    """The facts ``facts_detail`` wrote; {} for a detail written as plain words."""
+    pairs = [word.partition("=") for word in detail.split()]
+    if not pairs or not all(sep for _name, sep, _value in pairs):
+        return {}
+    return {name: value for name, _sep, value in pairs}
 
 
 def _row(actor: Actor, action: AuditAction, entity_type: str, entity_id: object,
