@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from prm import __version__
-from prm.auth.deps import CurrentUser
+from prm.auth.deps import CurrentUser, actor_for
 from prm.db import SessionDep
 from prm.health import database_health
 from prm.patients import service as patients
@@ -21,7 +21,8 @@ router = APIRouter()
 def home(request: Request, session: SessionDep, user: CurrentUser):
     """Staff land where their work is."""
     if role_may(user.role, Permission.patient_view):
-        recent = patients.recently_viewed(session, user_id=user.id)
+        recent = patients.recently_viewed(session, actor=actor_for(request, user))
+        session.commit()
         return render(request, "home.html", {"recent": recent})
     return htmx.redirect(request, "/admin/users")
 

@@ -139,7 +139,9 @@ def test_the_search_page_lists_matches_and_audits_the_search(nurse_client, sessi
     assert "วงศ์ใหญ่" not in response.text
     searched = session.exec(select(AuditEvent).where(
         AuditEvent.action == AuditAction.search)).one()
-    assert searched.detail.split()[0] == "1"  # how many were found, never the query
+    # The patient shown and the query's kind, never the query.
+    assert (searched.patient_id, searched.detail) == (registry["target"].id,
+                                                      "kind=phone shown=1")
 
 
 def test_the_search_page_finds_the_patient_however_they_are_typed(nurse_client, registry):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 
 from prm.admin import service as accounts
 from prm.admin.forms import AuditQuery, StaffForm
+from prm.audit import labels as audit_labels
 from prm.audit import service as audit
 from prm.auth import service as auth
 from prm.auth.deps import actor_for, require
@@ -96,6 +97,7 @@ def audit_log(request: Request, session: SessionDep, user: Auditor):
         offset=(query.page - 1) * PAGE_SIZE)
     context = {"events": events, "total": total, "page": query.page, "page_size": PAGE_SIZE,
                "action_options": [(a.value, a.value) for a in AuditAction],
+               "describe": audit_labels.describe,
                "filters": query.typed}
     template = "admin/_audit_rows.html" if htmx.is_htmx(request) else "admin/audit.html"
     return render(request, template, context)

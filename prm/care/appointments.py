@@ -7,7 +7,7 @@ booking the same slot at once cannot both succeed.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, and_, insert, literal, update
 from sqlalchemy.exc import IntegrityError
@@ -59,11 +59,22 @@ def open_appointment(session: Session, appointment_id: int, *, actor: Actor) -> 
     return appointment
 
 
-def record_day_viewed(session: Session, *, what: str, actor: Actor) -> None:
-    """The audit row of a look at a day's appointments (a list of patients): which day,
-    clinic and page, never the names. The caller commits."""
-    audit.record(session, actor=actor, action=AuditAction.search, entity_type="appointment",
-                 detail=what)
+def record_day_shown(session: Session, *, day: date, clinic_id: int, page: int,
+                     patient_ids: list[int], actor: Actor) -> None:
+    """Audit a page of a clinic's day (names and HNs of the patients booked): one row per
+    patient shown, with the day, clinic and page; an empty page writes nothing. The
+    caller commits."""
+    if patient_ids:
+        audit.record_shown(session, actor=actor, action=AuditAction.listing,
+                           entity_type="appointment_day", patient_ids=patient_ids,
+                           day=day.isoformat(), clinic=clinic_id, page=page)
+
+
+def record_booking_form(session: Session, *, patient: Patient, actor: Actor) -> None:
+    """The booking form for a patient shows who they are: audited as a view of them.
+    The caller commits."""
+    audit.record(session, actor=actor, action=AuditAction.view, entity_type="booking_form",
+                 entity_id=patient.id, patient_id=patient.id)
 
 
 def book(

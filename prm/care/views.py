@@ -137,11 +137,12 @@ def day_view(request: Request, session: SessionDep, user: Desk):
     filters = _day_filters(request)
     context = _day_context(session, request, filters)
     listing = context["listing"]
-    shown = (f"clinic {filters.clinic} page {listing.page}: {len(listing.rows)} rows"
-             if listing else "overview")
-    appointments.record_day_viewed(session, what=f"day {filters.day.isoformat()}: {shown}",
-                                   actor=actor_for(request, user))
-    session.commit()
+    if listing:  # the overview counts appointments and names nobody
+        appointments.record_day_shown(
+            session, day=filters.day, clinic_id=filters.clinic, page=listing.page,
+            patient_ids=[patient.id for _appointment, patient in listing.rows],
+            actor=actor_for(request, user))
+        session.commit()
     template = "appointments/_day.html" if htmx.is_htmx(request) else "appointments/day.html"
     response = render(request, template, context)
     _remember_clinic(request, response, filters.clinic)
@@ -178,7 +179,12 @@ def new_appointment(request: Request, session: SessionDep, user: Desk):
     form = AppointmentForm.parse({"patient_id": query.get("patient_id", ""),
                                   "clinic_id": query.get("clinic", ""),
                                   "date": query.get("day") or _today(request).isoformat()})
-    return render(request, "appointments/form.html", _form_context(session, request, form))
+    context = _form_context(session, request, form)
+    if context["patient"]:
+        appointments.record_booking_form(session, patient=context["patient"],
+                                         actor=actor_for(request, user))
+        session.commit()
+    return render(request, "appointments/form.html", context)
 
 
 def _booking_patient(session, form: AppointmentForm):

@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, literal, tuple_, union_all
 from sqlmodel import Session, col, select
 
+from prm.audit import service as audit
+from prm.audit.service import Actor
 from prm.errors import NotFound
 from prm.i18n import _, current_language
+from prm.models.audit import AuditAction
 from prm.models.care import Clinic
 from prm.models.patient import Patient
 from prm.models.staff import User
@@ -106,6 +109,19 @@ def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: 
     return [WorklistRow(item, patient, full_name or username or "",
                         (clinic_th if thai else clinic_en) or "")
             for item, patient, full_name, username, clinic_th, clinic_en in rows[:limit]]
+
+
+def show_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo,
+               actor: Actor) -> list[WorklistRow]:
+    """``list_items`` for staff to see: the rows name patients with their phone and why
+    they need a call, so the patients shown are audited (an empty page writes nothing).
+    The caller commits."""
+    rows = list_items(session, filters=filters, now=now, tz=tz)
+    if rows:
+        audit.record_shown(session, actor=actor, action=AuditAction.listing,
+                           entity_type="worklist", queue=filters.queue,
+                           patient_ids=[row.patient.id for row in rows])
+    return rows
 
 
 def _queue_position(session: Session, item_id: int | None) -> tuple | None:

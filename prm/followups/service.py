@@ -65,6 +65,15 @@ def get_item(session: Session, item_id: int) -> WorklistItem:
     return item
 
 
+def open_item(session: Session, item_id: int, *, actor: Actor) -> WorklistItem:
+    """Load an item for its outcome form, which shows the patient's phone and the cause
+    (a lab value, a missed pickup): audited like any record view. The caller commits."""
+    item = get_item(session, item_id)
+    audit.record(session, actor=actor, action=AuditAction.view, entity_type="worklist_item",
+                 entity_id=item.id, patient_id=item.patient_id)
+    return item
+
+
 def claim(session: Session, *, item: WorklistItem, user: StaffMember, now: datetime | None = None
           ) -> WorklistItem:
     """Take the item. Raises Conflict when someone else holds it or it is closed."""

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
+from prm.audit.service import Actor
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
@@ -36,11 +37,11 @@ def _list_url(filters: WorklistFilter, *, after: int | None = None) -> str:
     return "/worklists?" + urlencode(params | ({"after": after} if after else {}))
 
 
-def _rows_context(session, request, filters: WorklistFilter) -> dict:
-    """What a page of rows needs (worklists/_rows.html): ``more_url`` is the next page's,
-    when this one is full."""
-    rows = queues.list_items(session, filters=filters, now=utcnow(),
-                              tz=request.app.state.settings.tz)
+def _rows_context(session, request, filters: WorklistFilter, actor: Actor) -> dict:
+    """What a page of rows needs (worklists/_rows.html), the rows audited: ``more_url`` is
+    the next page's, when this one is full."""
+    rows = queues.show_items(session, filters=filters, now=utcnow(),
+                             tz=request.app.state.settings.tz, actor=actor)
     full = len(rows) == queues.PAGE_SIZE
     return {
         "filters": filters, "rows": rows,
@@ -52,9 +53,9 @@ def _rows_context(session, request, filters: WorklistFilter) -> dict:
     }
 
 
-def _page_context(session, request, filters: WorklistFilter) -> dict:
+def _page_context(session, request, filters: WorklistFilter, actor: Actor) -> dict:
     counts = queues.queue_counts(session, now=utcnow(), tz=request.app.state.settings.tz)
-    return _rows_context(session, request, filters) | {
+    return _rows_context(session, request, filters, actor) | {
         "counts": {queue: labels.count_label(count, queues.COUNT_LIMIT)
                    for queue, count in counts.items()},
         "clinics": appointment_desk.clinics(session),
@@ -67,11 +68,15 @@ def worklists(request: Request, session: SessionDep, user: Worker):
     """The queues; with htmx, only the queue (a filter changed) or, with ``after``, only
     the next page of rows ("Show more")."""
     filters = WorklistQuery.parse(request.query_params).to_filter()
+    actor = actor_for(request, user)
     if htmx.is_htmx(request) and filters.after_id:
-        return render(request, "worklists/_rows.html",
-                      _rows_context(session, request, filters))
-    template = "worklists/_queue.html" if htmx.is_htmx(request) else "worklists/index.html"
-    return render(request, template, _page_context(session, request, filters))
+        template, context = "worklists/_rows.html", _rows_context(session, request, filters,
+                                                                   actor)
+    else:
+        template = "worklists/_queue.html" if htmx.is_htmx(request) else "worklists/index.html"
+        context = _page_context(session, request, filters, actor)
+    session.commit()
+    return render(request, template, context)
 
 
 @router.get("/worklists/count")
@@ -145,9 +150,11 @@ def _options(records) -> list[tuple[str, str]]:
 @router.get("/worklists/items/{item_id}")
 def work_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     """The outcome form, in place under the row (htmx) or as a page of its own."""
-    item = service.get_item(session, item_id)
+    item = service.open_item(session, item_id, actor=actor_for(request, user))
+    context = _work_context(session, request, item)
+    session.commit()
     template = "worklists/_work.html" if htmx.is_htmx(request) else "worklists/item.html"
-    return render(request, template, _work_context(session, request, item))
+    return render(request, template, context)
 
 
 @router.post("/worklists/items/{item_id}/attempts")

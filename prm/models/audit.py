@@ -17,6 +17,7 @@ class AuditAction(StrEnum):
     update = "update"
     export = "export"
     search = "search"
+    listing = "listing"  # a list of patients looked at: a worklist, a clinic's day
     login = "login"
     login_failed = "login_failed"
     logout = "logout"

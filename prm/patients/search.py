@@ -1,5 +1,8 @@
 """Finding a patient from what staff type: HN, national ID, passport, phone or name.
 
+``find_patients`` is what the search page and the top bar's suggestions call: it audits
+the search (its kind and the patients shown, never what was typed).
+
 Every branch is an indexed lookup so the registry stays fast at hundreds of thousands
 of patients: identifiers by exact or prefix match on b-tree indexes, names by substring
 through trigram indexes (pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite).
@@ -9,11 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, text
 from sqlmodel import Session, col, select
 
+from prm.audit import service as audit
+from prm.audit.service import Actor
 from prm.i18n import _
+from prm.models.audit import AuditAction
 from prm.models.patient import Patient
 from prm.patients.identifiers import (
     clean_hn,
@@ -31,52 +38,95 @@ MAX_QUERY_CHARS = 100
 MAX_QUERY_WORDS = 6
 
 
+class QueryKind(StrEnum):
+    """What a search query looks like; the audit log keeps this, never the query."""
+
+    hn = "hn"
+    national_id = "national_id"  # 13 digits
+    phone = "phone"  # "+…", or digits from a leading 0 as Thai numbers are written
+    passport = "passport"  # letters then digits: a passport or an HN with a letter prefix
+    name = "name"
+
+
+class SearchPlace(StrEnum):
+    """Where a search's results are shown: the audit row's ``entity_type``."""
+
+    page = "patient_search"  # the search page, and its results as staff type
+    suggestions = "patient_suggest"  # the top bar's drop-down
+
+
 @dataclass
 class SearchResult:
     patients: list[Patient]
     more: bool  # there were more matches than the limit
+    kind: QueryKind | None = None  # None: too short or too long to search
     refused: str = ""  # why nothing was searched (the query is too long), for staff
 
 
+def find_patients(session: Session, *, query: str, limit: int, place: SearchPlace,
+                  actor: Actor) -> SearchResult:
+    """``search_patients`` for staff to see, audited: one row per patient shown, with the
+    query's kind (a query too short to search shows nobody and writes nothing). The
+    caller commits."""
+    result = search_patients(session, query=query, limit=limit)
+    if result.kind is not None:
+        audit.record_shown(session, actor=actor, action=AuditAction.search, entity_type=place,
+                           patient_ids=[patient.id for patient in result.patients],
+                           kind=result.kind)
+    return result
+
+
 def search_patients(session: Session, *, query: str, limit: int = 20) -> SearchResult:
-    """Patients matching ``query``, best guesses first; empty for blank or 1-letter input."""
+    """Patients matching ``query``, best guesses first; empty for blank or 1-letter input.
+    Not audited: for lookups whose result staff do not see as a list (``find_patients``)."""
     query = query.strip()
     if len(query) > MAX_QUERY_CHARS or len(query.split()) > MAX_QUERY_WORDS:
         return SearchResult([], False, refused=_(
             "Search with at most %(chars)s characters and %(words)s words.",
             chars=MAX_QUERY_CHARS, words=MAX_QUERY_WORDS))
-    condition = _condition(session, query, limit + 1)
+    kind = query_kind(query)
+    condition = _condition(session, query, kind, limit + 1)
     if condition is None:
         return SearchResult([], False)
     # Newest registrations first, and by id on purpose: a common name fragment ("thong",
     # "สม") matches tens of thousands, and sorting them by name costs 100+ ms. For
     # identifiers the order is an expression, not the bare column, so PostgreSQL does not
     # walk the primary key backwards hoping to meet the one match early (110 ms a phone).
-    by_name = _is_name_query(query)
+    by_name = kind == QueryKind.name
     newest_first = col(Patient.id).desc() if by_name else (col(Patient.id) + 0).desc()
     rows = session.exec(
         select(Patient).where(condition).order_by(newest_first).limit(limit + 1)
     ).all()
-    return SearchResult(list(rows[:limit]), len(rows) > limit)
+    return SearchResult(list(rows[:limit]), len(rows) > limit, kind)
 
 
-def _condition(session: Session, query: str, limit: int) -> ColumnElement[bool] | None:
+def query_kind(query: str) -> QueryKind | None:
+    """The kind of ``query`` (stripped), or None when it is too short to search."""
     compact = re.sub(r"[\s-]", "", query)
     if len(compact) < MIN_NAME_CHARS:  # one keystroke would match a good part of the registry
         return None
-    if compact.isdigit() or compact.startswith("+"):
-        return _number_condition(session, query, compact)
+    if compact.startswith("+") or (compact.isdigit() and compact.startswith("0")
+                                   and len(compact) != 13):
+        return QueryKind.phone
+    if compact.isdigit():
+        return QueryKind.national_id if len(compact) == 13 else QueryKind.hn
     if re.fullmatch(r"[A-Za-z]{0,3}\d[\dA-Za-z]*", compact):
-        # Letters then digits: a passport (AB1234567) or an HN with a letter prefix.
+        return QueryKind.passport
+    return QueryKind.name
+
+
+def _condition(session: Session, query: str, kind: QueryKind | None,
+               limit: int) -> ColumnElement[bool] | None:
+    if kind is None:
+        return None
+    compact = re.sub(r"[\s-]", "", query)
+    if kind in (QueryKind.hn, QueryKind.national_id, QueryKind.phone):
+        # Whatever it looks like, a number is tried as HN, national ID and phone alike.
+        return _number_condition(session, query, compact)
+    if kind == QueryKind.passport:
         upper = compact.upper()
         return or_(Patient.passport_no == upper, _prefix(session, col(Patient.hn), upper))
     return _name_condition(session, query, limit)
-
-
-def _is_name_query(query: str) -> bool:
-    compact = re.sub(r"[\s-]", "", query)
-    return not (compact.isdigit() or compact.startswith("+")
-                or re.fullmatch(r"[A-Za-z]{0,3}\d[\dA-Za-z]*", compact))
 
 
 def _number_condition(session: Session, query: str, digits: str) -> ColumnElement[bool]:

@@ -53,13 +53,6 @@ def record_view(session: Session, *, patient_id: int, actor: Actor) -> None:
                  entity_id=patient_id, patient_id=patient_id)
 
 
-def record_search(session: Session, *, found: int, actor: Actor) -> None:
-    """The audit row of a search from the search page: how many were found, never the
-    words typed (they may be a name or an ID). The caller commits."""
-    audit.record(session, actor=actor, action=AuditAction.search, entity_type="patient",
-                 detail=f"{found} results")
-
-
 def search_fields(values: dict) -> dict:
     """The derived columns name search reads, from the name fields."""
     names = [values.get(k) or "" for k in
@@ -371,8 +364,13 @@ def _overview_of(found: dict[str, list], timeline_limit: int) -> Overview:
     )
 
 
-def recently_viewed(session: Session, *, user_id: int, limit: int = 10) -> list[Patient]:
-    """The patients this user opened most recently, newest first (from the audit log)."""
-    ids = audit.recently_viewed_patient_ids(session, user_id=user_id, limit=limit)
+def recently_viewed(session: Session, *, actor: Actor, limit: int = 10) -> list[Patient]:
+    """The patients this user opened most recently, newest first (from the audit log);
+    a list of patients on screen, so audited too (the caller commits)."""
+    ids = audit.recently_viewed_patient_ids(session, user_id=actor.user_id, limit=limit)
     found = {p.id: p for p in session.exec(select(Patient).where(col(Patient.id).in_(ids)))}
-    return [found[i] for i in ids if i in found]
+    patients = [found[i] for i in ids if i in found]
+    if patients:
+        audit.record_shown(session, actor=actor, action=AuditAction.listing,
+                           entity_type="recent_patients", patient_ids=[p.id for p in patients])
+    return patients

@@ -13,7 +13,7 @@ from prm.db import SessionDep
 from prm.models.patient import Channel, Sex
 from prm.patients import service
 from prm.patients.forms import NewPatientForm, PatientForm
-from prm.patients.search import search_patients
+from prm.patients.search import SearchPlace, find_patients
 from prm.roles import Permission
 from prm.web import htmx
 from prm.web.forms import Posted, RowId, submit
@@ -27,24 +27,22 @@ Editor = Annotated[StaffMember, require(Permission.patient_edit)]
 @router.get("")
 def patient_search(request: Request, session: SessionDep, user: Viewer, q: str = "",
                    open: int = 0):
-    result = search_patients(session, query=q, limit=50)
+    result = find_patients(session, query=q, limit=50, place=SearchPlace.page,
+                           actor=actor_for(request, user))
+    context = {"result": result, "q": q, "segment_names": service.segment_names(session)}
+    session.commit()
     if open and len(result.patients) == 1:
         return htmx.redirect(request, f"/patients/{result.patients[0].id}")
-    if htmx.is_htmx(request):
-        return render(request, "patients/_results.html", {
-            "result": result, "q": q, "segment_names": service.segment_names(session)})
-    if q:
-        service.record_search(session, found=len(result.patients),
-                              actor=actor_for(request, user))
-        session.commit()
-    return render(request, "patients/search.html", {
-        "result": result, "q": q, "segment_names": service.segment_names(session)})
+    template = "patients/_results.html" if htmx.is_htmx(request) else "patients/search.html"
+    return render(request, template, context)
 
 
 @router.get("/suggest")
 def patient_suggest(request: Request, session: SessionDep, user: Viewer, q: str = ""):
     """The top bar's drop-down as staff type."""
-    result = search_patients(session, query=q, limit=8)
+    result = find_patients(session, query=q, limit=8, place=SearchPlace.suggestions,
+                           actor=actor_for(request, user))
+    session.commit()
     return render(request, "patients/_suggest.html", {"result": result, "q": q})
 
 
