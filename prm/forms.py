@@ -140,6 +140,16 @@ def _local_datetime(value: Any, info: ValidationInfo) -> datetime | None:
     return at_local(parsed.date(), parsed.time(), tz)
 
 
+# Tab, line feed and carriage return are typed (a note's lines); no other control
+# character is, and PostgreSQL refuses NUL in text outright.
+_TYPED_CONTROLS = frozenset("\t\n\r")
+
+
+def _has_control_character(text: str) -> bool:
+    return any(ord(char) < 32 and char not in _TYPED_CONTROLS or char == "\x7f"
+               for char in text)
+
+
 def _checkbox(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() in CHECKED
 
@@ -227,18 +237,21 @@ class Form(BaseModel):
         # stored as the file object's description, never silently dropped.
         files = {name: _("Type text here: this field does not take a file.")
                  for name in present if name not in typed}
+        unreadable = {name: _("This text holds a control character; type it again.")
+                      for name, value in typed.items() if _has_control_character(value)}
+        readable = {name: value for name, value in typed.items() if name not in unreadable}
         context = {"tz": tz}
         try:
-            form = cls.model_validate(typed, context=context)
+            form = cls.model_validate(readable, context=context)
             errors: dict[str, str] = {}
         except ValidationError as failure:
             errors = {}
             for error in failure.errors():
                 errors.setdefault(str(error["loc"][0]) if error["loc"] else "", _message(error))
-            kept = {name: value for name, value in typed.items() if name not in errors}
+            kept = {name: value for name, value in readable.items() if name not in errors}
             form = cls.model_validate(kept, context=context)
         form._typed = typed
-        form._errors = {**files, **errors}
+        form._errors = {**files, **unreadable, **errors}
         form.check()
         return form
 

@@ -302,3 +302,36 @@ def test_the_audit_log_says_what_was_shown_and_finds_a_search_by_its_patient(
     auditor.cookies.set("prm_lang", "th")
     thai = auditor.get("/admin/audit", params={"patient_id": found.id}).text
     assert "ค้นหา (HN) — แสดงผู้ป่วย 1 ราย" in thai and "รายการงานติดตาม" in thai
+
+
+# --- a refused form shown again shows the record again -------------------------------------
+
+# (route, a form the service or the form layer refuses) for every form whose refusal shows
+# a patient's record again.
+REFUSED_FORMS = [
+    ("/patients/{patient_id}/contacts", {"channel": "phone_out", "note": "no outcome"}),
+    ("/patients/{patient_id}/notes", {"text": ""}),
+    ("/patients/{patient_id}", {"given_name_th": "", "family_name_th": ""}),
+    ("/appointments", {"hn": "{hn}", "clinic_id": "{clinic_id}", "date": "2020-01-01",
+                       "time": "09:00"}),
+    ("/appointments/{appointment_id}/reschedule", {"date": "1899-01-01", "time": "09:00"}),
+    ("/appointments/{appointment_id}/status", {"to_status": "no_such_status"}),
+    ("/worklists/items/{item_id}/attempts", {"outcome": ""}),
+]
+
+
+@pytest.mark.parametrize(("template", "fields"), REFUSED_FORMS, ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refused_form_that_shows_the_record_again_audits_it(client, session, settings,
+                                                              template, fields, htmx):
+    nurse = sign_in(client, session, role="nurse")
+    ids = _showing(session, settings, nurse)
+    data = {name: value.format(**ids) for name, value in fields.items()}
+    last = _last_id(session)
+
+    response = client.post(_path(template, ids), data=data,
+                           headers={"HX-Request": "true"} if htmx else {})
+
+    assert 400 <= response.status_code < 500
+    named = {row.patient_id for row in _rows_after(session, last) if row.user_id == nurse.id}
+    assert ids["patient_id"] in named

@@ -236,3 +236,22 @@ def test_an_id_beyond_64_bits_is_not_one_of_the_options():
     form = _in("en", clinic_id=str(2**64))
 
     assert form.errors == {"clinic_id": "Choose one of the options."}
+
+
+@pytest.mark.parametrize("form", PRODUCT_FORMS, ids=lambda form: form.__name__)
+def test_a_control_character_no_one_types_is_refused_and_never_kept(form):
+    name = next((name for name, info in form.model_fields.items() if info.annotation is str),
+                next(iter(form.model_fields)))
+
+    parsed = _parsed("en", form, {name: "Som\x00chai"})
+
+    assert parsed.errors[name] == "This text holds a control character; type it again."
+    assert "\x00" not in str(getattr(parsed, name))
+    assert parsed.typed[name] == "Som\x00chai"
+
+
+def test_tabs_and_line_breaks_in_a_note_are_text():
+    class Note(Form):
+        body: Text = Field("", max_length=100)
+
+    assert _parsed("en", Note, {"body": "line one\r\n\tline two"}).errors == {}

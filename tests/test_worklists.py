@@ -802,3 +802,21 @@ def test_a_rebooking_time_that_is_not_one_is_a_field_error_showing_what_was_type
     assert 'value="tomorrow 9am"' in response.text
     assert fresh(session, item).status == ItemStatus.open
     assert count(session, Appointment) == appointments_before
+
+
+def test_claiming_and_giving_back_over_http_are_audited_naming_the_patient(client, session,
+                                                                          now):
+    item = no_show_item(session, now)
+    user = sign_in(client, session, "Nurse Malee")
+    htmx = {"HX-Request": "true"}
+
+    claimed = client.post(f"/worklists/items/{item.id}/claim", headers=htmx)
+    released = client.post(f"/worklists/items/{item.id}/release", headers=htmx)
+
+    assert (claimed.status_code, released.status_code) == (200, 200)
+    session.expire_all()
+    rows = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "worklist_item",
+                                                 AuditEvent.user_id == user.id)
+                        .order_by(AuditEvent.id)).all()
+    assert [(r.action, r.detail, r.patient_id) for r in rows] == [
+        ("update", "claimed", item.patient_id), ("update", "released", item.patient_id)]

@@ -52,7 +52,7 @@ def log_in(session: Session, *, username: str, password: str, settings: Settings
                                   address=anonymous.ip, settings=settings)
     if result.user is None:
         audit.record(session, actor=anonymous, action=AuditAction.login_failed,
-                     entity_type="staff_user", detail=username[:64])
+                     entity_type="staff_user", detail=_as_typed(username[:64]))
         return LoginOutcome(error=result.error, locked_seconds=result.locked_seconds)
     user = result.user
     actor = replace(anonymous, user_id=user.id, username=user.username)
@@ -64,6 +64,11 @@ def log_in(session: Session, *, username: str, password: str, settings: Settings
     # normalised: an account saved with a language PRM has no catalog for still logs in.
     return LoginOutcome(token=token, language=normalise_language(user.language),
                         must_change_password=user.must_change_password)
+
+
+def _as_typed(text: str) -> str:
+    """What was typed, for the log: escaped when it holds characters nobody types."""
+    return text if text.isprintable() else repr(text)
 
 
 def log_out(session: Session, *, token: str, user: StaffMember, actor: Actor) -> None:

@@ -23,6 +23,7 @@ from prm.i18n import _
 from prm.models.staff import Role, User, UserSession
 from prm.models.types import utcnow
 
+USERNAME_LIMIT = User.__table__.c.username.type.length
 # Refresh last_seen_at at most this often, so every page view is not a write.
 _SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -120,7 +121,11 @@ def authenticate(
     username = username.strip().lower()
     keys = throttle.keys_for(username=username, address=address, settings=settings)
     waiting = throttle.blocked_seconds(session, keys=keys, now=now)
-    user = session.exec(select(User).where(User.username == username)).first()
+    # A name no account can have (a NUL, which PostgreSQL cannot even compare) is looked
+    # up as nobody, and still costs the same password check.
+    possible = username.isprintable() and len(username) <= USERNAME_LIMIT
+    user = session.exec(select(User).where(User.username == username)).first() if (
+        possible) else None
     matches = verify_password(user.password_hash if user else None, password)
     accepted = bool(matches and user and user.is_active and not waiting)
     if accepted and not _one_time_spent(user):

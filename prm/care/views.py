@@ -132,17 +132,19 @@ def _remember_clinic(request: Request, response: Response, clinic_id: int | None
         response.delete_cookie(LAST_CLINIC_COOKIE, path="/appointments")
 
 
+def _audit_day(session, filters: DayFilter, listing, actor) -> None:
+    if listing:  # the overview counts appointments and names nobody
+        appointments.record_day_shown(
+            session, day=filters.day, clinic_id=filters.clinic, page=listing.page,
+            patient_ids=[patient.id for _appointment, patient in listing.rows], actor=actor)
+
+
 @router.get("")
 def day_view(request: Request, session: SessionDep, user: Desk):
     filters = _day_filters(request)
     context = _day_context(session, request, filters)
-    listing = context["listing"]
-    if listing:  # the overview counts appointments and names nobody
-        appointments.record_day_shown(
-            session, day=filters.day, clinic_id=filters.clinic, page=listing.page,
-            patient_ids=[patient.id for _appointment, patient in listing.rows],
-            actor=actor_for(request, user))
-        session.commit()
+    _audit_day(session, filters, context["listing"], actor_for(request, user))
+    session.commit()
     template = "appointments/_day.html" if htmx.is_htmx(request) else "appointments/day.html"
     response = render(request, template, context)
     _remember_clinic(request, response, filters.clinic)
@@ -208,10 +210,15 @@ def book(request: Request, session: SessionDep, user: Desk, posted: Posted):
             clinician_id=form.clinician_id, starts_at=form.starts_at(_tz(request)),
             minutes=form.minutes, reason=form.reason, actor=actor_for(request, user))
 
+    def show(form: AppointmentForm, error: PrmError):
+        context = _form_context(session, request, form, error)
+        if context["patient"]:
+            appointments.record_booking_form(session, patient=context["patient"],
+                                             actor=actor_for(request, user))
+        return render(request, "appointments/form.html", context)
+
     return submit(
-        request, session, AppointmentForm, posted, save=save,
-        show=lambda form, error: render(request, "appointments/form.html",
-                                        _form_context(session, request, form, error)),
+        request, session, AppointmentForm, posted, save=save, show=show,
         done=lambda form, appointment: f"/patients/{appointment.patient_id}")
 
 
@@ -254,7 +261,8 @@ def reschedule(request: Request, session: SessionDep, user: Desk, appointment_id
             reason=form.reason, actor=actor_for(request, user))
 
     def show(form: AppointmentForm, error: PrmError):
-        appointment = appointments.get_appointment(session, appointment_id)
+        appointment = appointments.open_appointment(session, appointment_id,
+                                                    actor=actor_for(request, user))
         return render(request, "appointments/detail.html",
                       _detail_context(session, request, appointment, form, error))
 
@@ -282,7 +290,7 @@ def change_status(request: Request, session: SessionDep, user: Desk, appointment
     return submit(
         request, session, StatusForm, posted, save=save, done=done,
         show=lambda form, error: _status_refused(request, session, appointment_id, form,
-                                                 error))
+                                                 error, actor=actor_for(request, user)))
 
 
 def _row_context(session, request, appointment, target: str, **extra) -> dict:
@@ -291,10 +299,10 @@ def _row_context(session, request, appointment, target: str, **extra) -> dict:
 
 
 def _status_refused(request: Request, session, appointment_id: int, form: StatusForm,
-                    error: PrmError):
+                    error: PrmError, *, actor):
     """The row with the refusal in it (htmx), else the page the change came from; the
-    cancel reason as typed goes back into its box."""
-    appointment = appointments.get_appointment(session, appointment_id)
+    cancel reason as typed goes back into its box. Audited as what it shows again."""
+    appointment = appointments.open_appointment(session, appointment_id, actor=actor)
     target, typed = form.back_to(), form.typed["cancel_reason"]
     if htmx.is_htmx(request):
         return render(request, "appointments/_row.html", _row_context(
@@ -304,5 +312,6 @@ def _status_refused(request: Request, session, appointment_id: int, form: Status
             **_detail_context(session, request, appointment), "status_error": error,
             "cancel_typed": typed})
     filters = DayFilter.from_url(target, today=_today(request))
-    return render(request, "appointments/day.html",
-                  _day_context(session, request, filters, error=error))
+    context = _day_context(session, request, filters, error=error)
+    _audit_day(session, filters, context["listing"], actor)
+    return render(request, "appointments/day.html", context)

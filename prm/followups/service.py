@@ -102,6 +102,26 @@ def _claim_refusal(session: Session, item: WorklistItem) -> str:
     return _("%(name)s is already working on this item.", name=name)
 
 
+def take(session: Session, *, item: WorklistItem, user: StaffMember, actor: Actor
+         ) -> WorklistItem:
+    """Staff claim an item from the list: ``claim``, audited, since the answer shows the
+    patient's row again (name, HN, phone). Raises Conflict as ``claim`` does."""
+    claim(session, item=item, user=user)
+    _audit_claim(session, item=item, actor=actor, detail="claimed")
+    return item
+
+
+def hand_back(session: Session, *, item: WorklistItem, user: StaffMember, actor: Actor) -> None:
+    """Staff give an item back to the list: ``release``, audited like ``take``."""
+    release(session, item=item, user=user)
+    _audit_claim(session, item=item, actor=actor, detail="released")
+
+
+def _audit_claim(session: Session, *, item: WorklistItem, actor: Actor, detail: str) -> None:
+    audit.record(session, actor=actor, action=AuditAction.update, entity_type="worklist_item",
+                 entity_id=item.id, patient_id=item.patient_id, detail=detail)
+
+
 def release(session: Session, *, item: WorklistItem, user: StaffMember) -> None:
     if item.claimed_by_user_id == user.id:
         item.claimed_by_user_id = None

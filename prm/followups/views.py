@@ -109,7 +109,7 @@ def _after_change(request, session, item, **extra):
 def claim_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     item = service.get_item(session, item_id)
     try:
-        service.claim(session, item=item, user=user)
+        service.take(session, item=item, user=user, actor=actor_for(request, user))
     except PrmError as error:
         session.rollback()
         item = service.get_item(session, item_id)
@@ -123,7 +123,7 @@ def claim_item(request: Request, session: SessionDep, user: Worker, item_id: Row
 @router.post("/worklists/items/{item_id}/release")
 def release_item(request: Request, session: SessionDep, user: Worker, item_id: RowId):
     item = service.get_item(session, item_id)
-    service.release(session, item=item, user=user)
+    service.hand_back(session, item=item, user=user, actor=actor_for(request, user))
     session.commit()
     return _after_change(request, session, item)
 
@@ -169,7 +169,8 @@ def record_attempt(request: Request, session: SessionDep, user: Worker, item_id:
             call_back_at=form.call_back_at)
 
     def show(form: AttemptForm, error: PrmError):
-        context = _work_context(session, request, service.get_item(session, item_id),
+        shown = service.open_item(session, item_id, actor=actor_for(request, user))
+        context = _work_context(session, request, shown,
                                 form=form.typed, errors=form.errors, error=error.message)
         if not htmx.is_htmx(request):
             return render(request, "worklists/item.html", context)

@@ -121,6 +121,7 @@ def _quick_action(request: Request, session, user: StaffMember, patient_id: int,
 
     def show(form: Form, error: PrmError):
         page = service.overview(session, patient_id=patient_id, timeline_limit=TIMELINE_PAGE)
+        service.record_view(session, patient_id=patient_id, actor=actor)
         return render(request, "patients/detail.html",
                       _detail_context(page, action_error=error, action_form=form))
 

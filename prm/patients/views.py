@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
+from prm.errors import PrmError
 from prm.models.patient import Channel, Sex
 from prm.patients import service
 from prm.patients.forms import NewPatientForm, PatientForm
@@ -80,10 +81,16 @@ def edit_patient(request: Request, session: SessionDep, user: Editor, patient_id
 def update_patient(request: Request, session: SessionDep, user: Editor, patient_id: RowId,
                    posted: Posted):
     patient = service.get_patient(session, patient_id)
+    actor = actor_for(request, user)
+
+    def show(form: PatientForm, error: PrmError):
+        service.record_view(session, patient_id=patient_id, actor=actor)
+        return render(request, "patients/form.html", _form_context(
+            session, form, patient=patient, error=error.message))
+
     return submit(
         request, session, PatientForm, posted,
         save=lambda form: service.update_patient(session, patient=patient, form=form,
-                                                 actor=actor_for(request, user)),
-        show=lambda form, error: render(request, "patients/form.html", _form_context(
-            session, form, patient=patient, error=error.message)),
+                                                 actor=actor),
+        show=show,
         done=lambda form, patient: f"/patients/{patient.id}")

@@ -2,7 +2,8 @@
 
 parse the form (prm.forms) → call the service → commit and redirect (htmx-aware) — or, on a
 field error or a PrmError, roll back and show the form again with the errors beside their
-fields and everything as it was typed, with the error's status (422, 409, …).
+fields and everything as it was typed, with the error's status (422, 409, …). A form shown
+again that shows a patient record audits it in ``show``, like the page it came from.
 
     @router.post("/notes")
     def add_note(request: Request, session: SessionDep, user: Editor, posted: Posted):
@@ -52,21 +53,25 @@ def submit(request: Request, session: Any, form_class: type[F], posted: FormData
     """Parse the posted ``form_class``, then save or show it again (see the module)."""
     form = form_class.parse(posted, tz=request.app.state.settings.tz)
     if form.errors:  # the service never sees a form that did not parse
-        return _shown(show, form, ValidationFailed(_("Please correct the marked fields."),
-                                                   field_errors=form.errors))
+        return _shown(session, show, form, ValidationFailed(
+            _("Please correct the marked fields."), field_errors=form.errors))
     try:
         result = save(form)
     except PrmError as error:
         session.rollback()
         for name, message in error.field_errors.items():
             form.add_error(name, message)
-        return _shown(show, form, error)
+        return _shown(session, show, form, error)
     session.commit()
     outcome = done(form, result)
     return htmx.redirect(request, outcome) if isinstance(outcome, str) else outcome
 
 
-def _shown(show: Callable[[F, PrmError], Response], form: F, error: PrmError) -> Response:
+def _shown(session: Any, show: Callable[[F, PrmError], Response], form: F, error: PrmError
+           ) -> Response:
+    """The form again. What ``show`` wrote is committed: the audit row of the patient
+    record it shows again (what ``save`` wrote was rolled back, or never written)."""
     response = show(form, error)
+    session.commit()
     response.status_code = error.status
     return response
