@@ -229,8 +229,26 @@ def settle(url: str) -> None:
             server(url, workers=1, layout="production", log=Path(log.name)):
         _wait_for_round(Path(log.name), 600)
         jobs = _job_lines(Path(log.name))
+    _vacuum(url)
     print(f"  worker round before measuring ({time.perf_counter() - started:.0f} s): "
           + ("; ".join(jobs) or "no job report seen"), flush=True)
+
+
+def _vacuum(url: str) -> None:
+    """PostgreSQL: VACUUM ANALYZE after that round's bulk writes (147,000 worklist items
+    the first time), as autovacuum would have done long before staff open the pages. A
+    table never vacuumed has no visibility map, so every index scan also reads the heap:
+    measured without it, the worklist's p95 was 57-70 ms instead of 40."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import text
+
+    from prm.db import make_engine
+
+    engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("VACUUM (ANALYZE)"))
+    engine.dispose()
 
 
 def _wait_for_round(log: Path, seconds: float) -> None:
