@@ -72,7 +72,7 @@ def reset_password(request: Request, session: SessionDep, user: Admin, user_id: 
 
 
 @router.post("/users/{user_id}/approve")
-def approve(request: Request, session: SessionDep, user: Admin, user_id: int):
+def approve(request: Request, session: SessionDep, user: Admin, user_id: RowId):
     target = accounts.get_staff(session, user_id)
     accounts.approve(session, target=target, by=user, actor=actor_for(request, user))
     session.commit()
