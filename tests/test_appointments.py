@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from prm.care import appointments
+from prm.errors import Conflict
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.care import Appointment, AppointmentChange, AppointmentStatus, Clinic, Clinician
 from tests.care_factories import make_appointment, make_clinic
@@ -202,7 +203,8 @@ def test_a_cancelled_slot_can_be_booked_again(desk, session, clinic, doctors):
 
 def test_it_follows_the_allowed_transitions_and_refuses_the_rest(desk, session, clinic,
                                                                  doctors):
-    appointment = _service_book(session, make_patient(session), clinic, doctors[0], _at(9))
+    appointment = _service_book(session, make_patient(session), clinic, doctors[0],
+                                _at(9, days=0))  # checked in: on its day
 
     for to_status in ("confirmed", "arrived", "fulfilled"):
         assert _set_status(desk, appointment, to_status).status_code == 303
@@ -246,7 +248,8 @@ def test_a_refused_change_from_the_appointment_page_stays_on_that_page(desk, ses
 
 
 def test_a_status_change_by_htmx_returns_only_the_row(desk, session, clinic, doctors):
-    appointment = _service_book(session, make_patient(session), clinic, doctors[0], _at(9))
+    appointment = _service_book(session, make_patient(session), clinic, doctors[0],
+                                _at(9, days=0))
 
     response = _set_status(desk, appointment, "arrived", htmx=True)
 
@@ -258,8 +261,8 @@ def test_a_status_change_by_htmx_returns_only_the_row(desk, session, clinic, doc
 
 
 def test_a_status_change_without_htmx_goes_back_to_the_day_it_came_from(desk, session, clinic):
-    appointment = _service_book(session, make_patient(session), clinic, None, _at(9))
-    target = f"/appointments?day={_day().isoformat()}"
+    appointment = _service_book(session, make_patient(session), clinic, None, _at(9, days=0))
+    target = f"/appointments?day={_day(0).isoformat()}"
 
     kept = _set_status(desk, appointment, "confirmed", next=target)
     off_site = _set_status(desk, appointment, "arrived", next="https://evil.example/")
@@ -329,7 +332,7 @@ def test_without_a_clinic_the_day_shows_how_each_clinic_stands_and_no_rows(
     _service_book(session, make_patient(session), clinic, doctors[1], nine)
     theirs = _service_book(session, make_patient(session), eye_clinic, None, nine)
     appointments.change_status(session, appointment=theirs, to_status="arrived",
-                               actor=TEST_ACTOR)
+                               actor=TEST_ACTOR, tz=BANGKOK, now=nine.astimezone(UTC))
     session.commit()
 
     page = desk.get(f"/appointments?day={_day().isoformat()}").text
@@ -508,3 +511,53 @@ def test_opening_an_appointment_or_a_clinics_day_is_audited_without_names(desk, 
         (AuditAction.listing, "appointment_day", patient.id)]
     assert rows[0].entity_id == str(appointment.id)
     assert rows[1].detail == f"day={_day().isoformat()} clinic={clinic.id} page=1 shown=1"
+
+
+# --- what the clock allows ------------------------------------------------------------------
+
+def test_a_booking_next_week_offers_and_accepts_neither_check_in_nor_no_show(desk, session,
+                                                                            clinic):
+    appointment = _service_book(session, make_patient(session), clinic, None, _at(9, days=7))
+
+    row = desk.get(f"/appointments?day={_day(7).isoformat()}&clinic={clinic.id}").text
+    arrived = _set_status(desk, appointment, "arrived", htmx=True)
+    no_show = _set_status(desk, appointment, "noshow", htmx=True)
+
+    own_row = row.split(f'id="appt-{appointment.id}"')[1].split("</tr>")[0]
+    assert 'value="confirmed"' in own_row
+    assert 'value="arrived"' not in own_row and 'value="noshow"' not in own_row
+    assert arrived.status_code == 409
+    assert "A patient can be checked in only on the day of the appointment." in arrived.text
+    assert no_show.status_code == 409
+    assert "A no-show can be recorded only after the appointment&#39;s time is over." in (
+        no_show.text)
+    session.expire_all()
+    assert _appointments(session)[0].status == AppointmentStatus.booked
+
+
+def test_a_no_show_is_recorded_only_once_the_slot_is_over(session, clinic):
+    appointment = _service_book(session, make_patient(session), clinic, None, _at(9))
+    during = _at(9, 10).astimezone(UTC)  # ten minutes into a fifteen-minute slot
+    after = _at(9, 15).astimezone(UTC)
+
+    assert "noshow" not in appointments.allowed_changes(appointment, now=during, tz=BANGKOK)
+    with pytest.raises(Conflict) as refused:
+        appointments.change_status(session, appointment=appointment, to_status="noshow",
+                                   actor=TEST_ACTOR, tz=BANGKOK, now=during)
+    assert refused.value.message == appointments.time_refusal(
+        appointment, "noshow", now=during, tz=BANGKOK) != ""
+    appointments.change_status(session, appointment=appointment, to_status="noshow",
+                               actor=TEST_ACTOR, tz=BANGKOK, now=after)
+    assert appointment.status == AppointmentStatus.noshow
+
+
+def test_check_in_follows_the_hospitals_day_not_utcs(session, clinic):
+    """A 06:30 slot in Bangkok is 23:30 the day before in UTC: the hospital's day counts."""
+    appointment = _service_book(session, make_patient(session), clinic, None, _at(6, 30))
+    early_morning = _at(8).astimezone(UTC)  # already the next day in UTC
+    evening_before = _at(23, 0, days=9).astimezone(UTC)
+
+    assert "arrived" in appointments.allowed_changes(appointment, now=early_morning,
+                                                     tz=BANGKOK)
+    assert "arrived" not in appointments.allowed_changes(appointment, now=evening_before,
+                                                         tz=BANGKOK)

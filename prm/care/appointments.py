@@ -8,6 +8,7 @@ booking the same slot at once cannot both succeed.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, insert, literal, update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,28 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     AppointmentStatus.fulfilled: set(),
     AppointmentStatus.cancelled: set(),
 }
+
+
+def time_refusal(appointment: Appointment, to_status: str, *, now: datetime,
+                 tz: ZoneInfo) -> str:
+    """Why the clock does not allow ``to_status`` yet (or any more), or "" when it does.
+
+    A patient arrives on the day of the appointment, in the hospital's time zone, and not
+    on another; a no-show is only known once the slot is over. The desk offers only what
+    this allows, and ``change_status`` refuses the rest."""
+    day = appointment.starts_at.astimezone(tz).date()
+    if to_status == AppointmentStatus.arrived and day != now.astimezone(tz).date():
+        return _("A patient can be checked in only on the day of the appointment.")
+    slot_end = appointment.starts_at + timedelta(minutes=appointment.minutes)
+    if to_status == AppointmentStatus.noshow and now < slot_end:
+        return _("A no-show can be recorded only after the appointment's time is over.")
+    return ""
+
+
+def allowed_changes(appointment: Appointment, *, now: datetime, tz: ZoneInfo) -> set[str]:
+    """The statuses ``appointment`` may move to now: the transitions the clock allows."""
+    return {to for to in ALLOWED_TRANSITIONS[appointment.status]
+            if not time_refusal(appointment, to, now=now, tz=tz)}
 
 
 def get_appointment(session: Session, appointment_id: int) -> Appointment:
@@ -172,15 +195,20 @@ def _history(session, appointment, from_status, to_status, from_start, to_start,
 
 
 def change_status(
-    session: Session, *, appointment: Appointment, to_status: str, actor: Actor,
-    reason: str = "",
+    session: Session, *, appointment: Appointment, to_status: str, actor: Actor, tz: ZoneInfo,
+    reason: str = "", now: datetime | None = None,
 ) -> Appointment:
-    """Move along the allowed transitions. Cancelling needs a reason."""
+    """Move along the allowed transitions, when the clock allows them (``time_refusal``).
+    Cancelling needs a reason."""
+    now = now or utcnow()
     if to_status not in AppointmentStatus.__members__:
         raise ValidationFailed(_("Choose one of the options."))
     if to_status not in ALLOWED_TRANSITIONS[appointment.status]:
         raise Conflict(_("An appointment that is %(status)s cannot become %(to)s.",
                          status=appointment.status, to=to_status))
+    refusal = time_refusal(appointment, to_status, now=now, tz=tz)
+    if refusal:
+        raise Conflict(refusal)
     if to_status == AppointmentStatus.cancelled and not reason.strip():
         message = _("Say why the appointment is cancelled.")
         raise ValidationFailed(message, field_errors={"cancel_reason": message})
@@ -188,7 +216,7 @@ def change_status(
     from_status = appointment.status
     appointment.status = AppointmentStatus(to_status)
     if to_status == AppointmentStatus.arrived:
-        appointment.checked_in_at = utcnow()
+        appointment.checked_in_at = now
     if to_status == AppointmentStatus.cancelled:
         appointment.cancel_reason = reason.strip()
     appointment.updated_at = utcnow()

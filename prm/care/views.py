@@ -68,7 +68,8 @@ def _lookups(session, request) -> dict:
         "clinician_names": {c.id: _name(c) for c in clinicians},
         "clinic_options": [(str(c.id), _name(c)) for c in clinics],
         "status_labels": appointment_status_labels(),
-        "actions_for": status_actions, "reschedulable": RESCHEDULABLE,
+        "actions_for": lambda appointment: status_actions(appointment, tz=_tz(request)),
+        "reschedulable": RESCHEDULABLE,
         "cancellable": CANCELLABLE,
         "tz": request.app.state.settings.tz,
     }
@@ -78,9 +79,11 @@ def _clinician_options(session, clinic_id: int | None) -> list[tuple[str, str]]:
     return [(str(c.id), _name(c)) for c in appointments.clinicians(session, clinic_id=clinic_id)]
 
 
-def status_actions(status: str) -> list[tuple[str, str]]:
-    """The buttons a row offers: the allowed next statuses, cancel aside (it needs a reason)."""
-    allowed = appointments.ALLOWED_TRANSITIONS.get(status, set())
+def status_actions(appointment, *, tz) -> list[tuple[str, str]]:
+    """The buttons a row offers: the next statuses allowed now (no check-in before the
+    day, no no-show before the slot is over), cancel aside (it needs a reason)."""
+    status = appointment.status
+    allowed = appointments.allowed_changes(appointment, now=utcnow(), tz=tz)
     buttons = {AppointmentStatus.confirmed: _("Confirm"), AppointmentStatus.arrived: _("Check in"),
                AppointmentStatus.fulfilled: _("Seen"), AppointmentStatus.noshow: _("No-show")}
     if status == AppointmentStatus.proposed:  # from confirmed, "booked" only undoes a confirm
@@ -278,7 +281,7 @@ def change_status(request: Request, session: SessionDep, user: Desk, appointment
     def save(form: StatusForm):
         return appointments.change_status(
             session, appointment=appointments.get_appointment(session, appointment_id),
-            to_status=form.to_status or "", reason=form.cancel_reason,
+            to_status=form.to_status or "", reason=form.cancel_reason, tz=_tz(request),
             actor=actor_for(request, user))
 
     def done(form: StatusForm, appointment):
