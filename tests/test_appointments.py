@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -561,3 +562,21 @@ def test_check_in_follows_the_hospitals_day_not_utcs(session, clinic):
                                                      tz=BANGKOK)
     assert "arrived" not in appointments.allowed_changes(appointment, now=evening_before,
                                                          tz=BANGKOK)
+
+
+def test_the_status_chips_add_up_to_the_days_total(desk, session, clinic):
+    statuses = ["proposed", "booked", "booked", "confirmed", "cancelled"]
+    for minute, status in enumerate(statuses):
+        appointment = _service_book(session, make_patient(session), clinic, None,
+                                    _at(9 + minute))
+        appointment.status = AppointmentStatus(status)
+        session.add(appointment)
+    session.commit()
+
+    page = desk.get(f"/appointments?day={_day().isoformat()}&clinic={clinic.id}").text
+
+    counts = page.split('class="appt-counts"')[1].split("</ul>")[0]
+    numbers = [int(n) for n in re.findall(r"<strong>(\d+)</strong>", counts)]
+    assert numbers[0] == len(statuses)  # "in all"
+    assert sum(numbers[1:]) == numbers[0]
+    assert "st-proposed" in counts

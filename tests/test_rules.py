@@ -288,6 +288,21 @@ def test_an_unattended_slot_becomes_a_no_show_with_history_and_an_item(session, 
     assert item.priority == Priority.normal
 
 
+def test_an_unattended_slot_awaiting_confirmation_becomes_a_no_show_with_the_others(
+        session, now):
+    proposed = make_appointment(session, patient=make_patient(session),
+                                starts_at=now - timedelta(hours=3),
+                                status=AppointmentStatus.proposed)
+
+    run(session, now, FollowUpRule.no_show)
+
+    session.refresh(proposed)
+    assert proposed.status == AppointmentStatus.noshow
+    change = session.exec(select(AppointmentChange).where(
+        AppointmentChange.appointment_id == proposed.id)).one()
+    assert (change.from_status, change.to_status) == ("proposed", "noshow")
+
+
 def test_the_no_show_grace_hours_come_from_the_rule_setting(session, now):
     tune(session, FollowUpRule.no_show, threshold=6)
     appointment = make_appointment(session, patient=make_patient(session),

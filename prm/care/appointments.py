@@ -34,7 +34,8 @@ from prm.models.types import UTCDateTime, utcnow
 REASON_LIMIT = column_limit(Appointment, "reason")
 # Which status may follow which; anything else is refused with a clear message.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    AppointmentStatus.proposed: {"booked", "confirmed", "cancelled"},
+    # Awaiting confirmation: the patient may still come, or not, like a booked one.
+    AppointmentStatus.proposed: {"booked", "confirmed", "arrived", "cancelled", "noshow"},
     AppointmentStatus.booked: {"confirmed", "arrived", "cancelled", "noshow"},
     AppointmentStatus.confirmed: {"arrived", "cancelled", "noshow", "booked"},
     AppointmentStatus.arrived: {"fulfilled", "cancelled"},
@@ -266,12 +267,12 @@ def history(session: Session, *, appointment: Appointment) -> list[AppointmentCh
 
 def mark_overdue_no_shows(session: Session, *, grace_hours: int, now: datetime | None = None
                           ) -> int:
-    """Set-based: booked/confirmed appointments whose slot ended ``grace_hours`` ago with
-    no check-in become no-shows, each with a history row. Returns how many."""
+    """Set-based: appointments still waiting for the patient (awaiting confirmation,
+    booked, confirmed) whose slot ended ``grace_hours`` ago with no check-in become
+    no-shows, each with a history row. Returns how many."""
     now = now or utcnow()
     cutoff = now - timedelta(hours=grace_hours)
-    overdue = and_(col(Appointment.status).in_(
-        [AppointmentStatus.booked, AppointmentStatus.confirmed]),
+    overdue = and_(col(Appointment.status).in_(ACTIVE_APPOINTMENT_STATUSES),
         Appointment.starts_at < cutoff, Appointment.starts_at > cutoff - timedelta(days=30))
     session.execute(insert(AppointmentChange).from_select(
         ["appointment_id", "changed_at", "from_status", "to_status", "reason"],

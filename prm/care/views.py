@@ -33,7 +33,9 @@ router = APIRouter(prefix="/appointments")
 Desk = Annotated[StaffMember, require(Permission.appointments)]
 
 # The order statuses are counted and shown in, as the day goes.
-STATUS_ORDER = (AppointmentStatus.booked, AppointmentStatus.confirmed, AppointmentStatus.arrived,
+# Every status has its chip, so the chips add up to the day's total.
+STATUS_ORDER = (AppointmentStatus.proposed, AppointmentStatus.booked,
+                AppointmentStatus.confirmed, AppointmentStatus.arrived,
                 AppointmentStatus.fulfilled, AppointmentStatus.noshow,
                 AppointmentStatus.cancelled)
 RESCHEDULABLE = (*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.noshow)
