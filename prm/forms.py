@@ -189,6 +189,8 @@ def _message(error: dict) -> str:
         return _("At least %(n)s.", n=ctx.get("ge", ctx.get("gt")))
     if kind in ("less_than_equal", "less_than"):
         return _("At most %(n)s.", n=ctx.get("le", ctx.get("lt")))
+    if kind == "multiple_of":
+        return _("Use steps of %(n)s.", n=ctx["multiple_of"])
     if kind in ("enum", "literal_error"):
         return _("Choose one of the options.")
     return _("Check this value.")

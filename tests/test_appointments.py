@@ -580,3 +580,15 @@ def test_the_status_chips_add_up_to_the_days_total(desk, session, clinic):
     assert numbers[0] == len(statuses)  # "in all"
     assert sum(numbers[1:]) == numbers[0]
     assert "st-proposed" in counts
+
+
+def test_an_appointment_length_off_the_five_minute_step_is_refused(desk, session, clinic):
+    patient = make_patient(session)
+
+    response = desk.post("/appointments", data={
+        "hn": patient.hn, "clinic_id": str(clinic.id), "date": _day().isoformat(),
+        "time": "09:00", "minutes": "7"})
+
+    assert response.status_code == 422
+    assert "Use steps of 5." in response.text
+    assert _appointments(session) == []

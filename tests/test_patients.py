@@ -120,8 +120,52 @@ def test_it_reads_a_three_letter_country_code_and_refuses_one_that_is_none(
         segment_code="foreign_uninsured")), session)
 
     assert refused.status_code == 422
-    assert 'id="e-nationality"' in refused.text and 'value="XX"' in refused.text
+    assert 'id="e-nationality"' in refused.text
     assert (patient.nationality, patient.passport_country) == ("MM", "MM")
+
+
+def test_china_is_china_never_switzerland(nurse_client, session):
+    """The report: "CHN" typed into a two-character box was saved as "CH"."""
+    patient = _registered(nurse_client.post("/patients", data=registration(
+        nationality="CHN", passport_no="E12345678", passport_country="CN",
+        segment_code="foreign_uninsured")), session)
+
+    assert (patient.nationality, patient.passport_country) == ("CN", "CN")
+
+
+def test_countries_are_chosen_from_every_iso_country_named_in_the_staffs_language(
+    nurse_client
+):
+    page = nurse_client.get("/patients/new").text
+
+    nationality = page.split('name="nationality"')[1].split("</select>")[0]
+    assert nationality.count("<option") == 249
+    assert '<option value="TH" selected>' + shown("Thailand", "th") in nationality or (
+        '<option value="TH" selected>ไทย' in nationality)
+    assert '<option value="CN" >จีน</option>' in nationality
+    assert 'maxlength="2"' not in page
+
+
+@pytest.mark.parametrize("name", ["<script>", "Som<b>chai", "R2D2", "=cmd|' /C calc'!A0",
+                                  "สมชาย😀"])
+def test_a_name_no_person_has_is_refused_beside_its_field(nurse_client, session, name):
+    response = nurse_client.post("/patients", data=registration(given_name_en=name))
+
+    assert response.status_code == 422
+    error = response.text.split('id="e-given_name_en"')[1].split("</div>")[0]
+    assert shown("A name has letters, spaces, dots, hyphens and apostrophes only.") in error
+    assert _count(session, Patient) == 0
+
+
+@pytest.mark.parametrize(("field", "name"), [
+    ("given_name_en", "O'Brien-Smith Jr."), ("given_name_en", "Saint-Exupéry"),
+    ("given_name_en", "Nguyễn Thị Minh"), ("given_name_th", "ณัฐพงศ์"),
+])
+def test_names_of_real_people_are_accepted(nurse_client, session, field, name):
+    patient = _registered(nurse_client.post("/patients", data=registration(**{field: name})),
+                          session)
+
+    assert getattr(patient, field) == name
 
 
 def test_it_refuses_a_birth_date_typed_in_the_buddhist_era(nurse_client, session):

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.patient import Patient
 from prm.patients.search import search_patients
-from tests.factories import make_patient, shown, valid_national_id
+from tests.factories import make_imported_patient, make_patient, shown, valid_national_id
 
 TARGET_ID = valid_national_id(987654321)
 
@@ -111,8 +111,10 @@ def test_it_finds_a_patient_by_passport(session):
 @pytest.fixture
 def wildcard_names(session: Session) -> dict[str, Patient]:
     return {
-        "underscore": make_patient(session, given_name_en="Ann_Marie", family_name_en="Stone"),
-        "percent": make_patient(session, given_name_en="Jo", family_name_en="Hundred%Percent"),
+        "underscore": make_imported_patient(session, given_name_en="Ann_Marie",
+                                            family_name_en="Stone"),
+        "percent": make_imported_patient(session, given_name_en="Jo",
+                                         family_name_en="Hundred%Percent"),
         "plain": make_patient(session, given_name_en="Annemarie", family_name_en="Stone"),
     }
 

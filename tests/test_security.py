@@ -17,7 +17,14 @@ from prm.config import Settings
 from prm.db import metadata
 from prm.models.contact import ContactLog
 from prm.models.patient import Coverage
-from tests.factories import PASSWORD, csrf_token, make_patient, make_staff, sign_in
+from tests.factories import (
+    PASSWORD,
+    csrf_token,
+    make_imported_patient,
+    make_patient,
+    make_staff,
+    sign_in,
+)
 
 # DESIGN §4: reachable without logging in. /logout is not here: it needs a session.
 PUBLIC_PATHS = {"/login", "/language", "/healthz", "/feedback"}
@@ -297,12 +304,16 @@ PAYLOAD = '<script>alert("pwned")</script>'
 
 
 def test_it_escapes_what_staff_typed_on_the_patient_page(nurse_client, session):
-    created = nurse_client.post("/patients", data={
+    refused = nurse_client.post("/patients", data={
         "given_name_th": PAYLOAD, "family_name_th": "ใจดี", "given_name_en": PAYLOAD,
         "family_name_en": "Jaidee", "segment_code": "self_pay", "sex": "female",
     })
-    assert created.status_code == 303, created.text
-    page = created.headers["location"]
+    assert refused.status_code == 422  # no name holds markup
+    assert PAYLOAD not in refused.text and str(escape(PAYLOAD)) in refused.text
+    # The hospital's records may still bring one: it is shown, escaped, everywhere.
+    patient = make_imported_patient(session, given_name_th=PAYLOAD, family_name_en="Jaidee",
+                                    given_name_en=PAYLOAD)
+    page = f"/patients/{patient.id}"
     assert nurse_client.post(f"{page}/notes", data={"text": PAYLOAD}).status_code == 303
     assert nurse_client.post(f"{page}/contacts",
                              data={**CONTACT, "note": PAYLOAD}).status_code == 303

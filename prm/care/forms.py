@@ -67,7 +67,7 @@ class AppointmentForm(Form):
     clinician_id: OptionalId = None
     date: IsoDate = None
     time: ClockTime = None
-    minutes: int = Field(15, ge=5, le=480)
+    minutes: int = Field(15, ge=5, le=480, multiple_of=5)
     reason: Text = Field("", max_length=column_limit(Appointment, "reason"))
 
     def starts_at(self, tz: ZoneInfo) -> datetime | None:

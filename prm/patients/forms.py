@@ -20,6 +20,7 @@ from prm.patients.identifiers import (
     clean_national_id,
     clean_passport,
     country_alpha2,
+    is_plausible_name,
     national_id_is_valid,
     normalise_phone,
 )
@@ -66,6 +67,15 @@ class PatientForm(Form):
         if value and not national_id_is_valid(value):
             raise ValueError(_("Not a valid Thai national ID: it must be 13 digits with a "
                                "correct check digit."))
+        return value
+
+    @field_validator("title_th", "given_name_th", "family_name_th", "title_en",
+                     "given_name_en", "family_name_en")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value and not is_plausible_name(value):
+            raise ValueError(_("A name has letters, spaces, dots, hyphens and apostrophes "
+                               "only."))
         return value
 
     @field_validator("passport_country", "nationality")

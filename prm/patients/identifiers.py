@@ -3,7 +3,10 @@ numbers (phonenumbers), country codes (pycountry), HN, passport."""
 
 from __future__ import annotations
 
+import functools
+import gettext
 import re
+import unicodedata
 
 import phonenumbers
 import pycountry
@@ -44,6 +47,38 @@ def country_alpha2(code: str | None) -> str | None:
         return None
     country = pycountry.countries.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
     return country.alpha_2 if country else None
+
+
+@functools.cache
+def country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """(alpha-2, name in ``language``) of every ISO 3166-1 country, Thailand first and the
+    rest by name: the options of the nationality and passport-country fields. Thai names
+    come from the translations pycountry ships."""
+    if language == "en":  # the short name people use ("Bolivia", not its official title)
+        def name_of(country) -> str:
+            return getattr(country, "common_name", None) or country.name
+    else:
+        translated = gettext.translation("iso3166-1", pycountry.LOCALES_DIR,
+                                         languages=[language], fallback=True).gettext
+
+        def name_of(country) -> str:
+            return translated(country.name)
+    # In Thai, the few names without a translation yet (in English) come after the rest.
+    choices = sorted(((country.alpha_2, name_of(country)) for country in pycountry.countries),
+                     key=lambda choice: (language != "en" and choice[1].isascii(), choice[1]))
+    return tuple(sorted(choices, key=lambda choice: choice[0] != "TH"))
+
+
+# Besides letters and their marks (Thai vowels and tone marks are marks), what names hold:
+# "Ma Thida", "Saint-Exupéry", "O'Brien", "Jr.".
+_NAME_PUNCTUATION = frozenset(" .-'’")
+
+
+def is_plausible_name(value: str) -> bool:
+    """Letters of any script with their marks, and the spaces and punctuation names have;
+    never markup, digits or symbols."""
+    return all(unicodedata.category(char)[0] in "LM" or char in _NAME_PUNCTUATION
+               for char in value)
 
 
 def country_codes() -> frozenset[str]:

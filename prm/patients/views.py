@@ -11,9 +11,11 @@ from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.errors import PrmError
+from prm.i18n import current_language
 from prm.models.patient import Channel, Sex
 from prm.patients import service
 from prm.patients.forms import NewPatientForm, PatientForm
+from prm.patients.identifiers import country_choices
 from prm.patients.search import SearchPlace, find_patients
 from prm.roles import Permission
 from prm.web import htmx
@@ -49,6 +51,7 @@ def patient_suggest(request: Request, session: SessionDep, user: Viewer, q: str 
 
 def _form_context(session, form: PatientForm, **extra) -> dict:
     return {"form": form, "segment_options": list(service.segment_names(session).items()),
+            "countries": country_choices(current_language.get()),
             "sexes": list(Sex), "channels": list(Channel), **extra}
 
 
