@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // The top bar's menu folds only when script can open it again (see app.css).
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".menu-toggle");
+    if (!toggle) { return; }
+    var bar = toggle.closest(".topbar");
+    var open = bar.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // "/" focuses the patient search from anywhere, as in most staff tools.
   document.addEventListener("keydown", function (event) {
     var target = event.target;
