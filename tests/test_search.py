@@ -287,3 +287,14 @@ def test_the_search_page_and_suggestions_say_the_query_is_too_long(nurse_client,
                     chars=100, words=6)
     assert page.status_code == 200 and message in page.text
     assert suggestions.status_code == 200 and message in suggestions.text
+
+
+def test_a_suggestion_for_a_patient_without_a_phone_ends_without_a_stray_dot(nurse_client,
+                                                                           session):
+    make_patient(session, given_name_en="Phoneless", phone="")
+
+    html = nurse_client.get("/patients/suggest", params={"q": "phoneless"}).text
+
+    details = html.split('class="small muted">')[1].split("</span>")[0]
+    assert details.startswith("HN ") and not details.rstrip().endswith("·")
+    assert " ·  · " not in details
