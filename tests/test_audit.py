@@ -25,7 +25,7 @@ from prm.patients import service as patients
 from prm.patients.search import QueryKind, query_kind
 from tests.care_factories import make_appointment, make_clinic, make_worklist_item
 from tests.factories import make_patient, sign_in
-from tests.test_security import _served_routes
+from tests.routes import served_routes
 
 
 def _audit_rows(session, **where):
@@ -97,7 +97,7 @@ SHOWING_QUERY = {
 
 
 def _get_routes(app) -> list[str]:
-    return sorted({path for path, methods in _served_routes(app) if "GET" in methods})
+    return sorted({path for path, methods, _route in served_routes(app) if "GET" in methods})
 
 
 def _showing(session: Session, settings, nurse) -> dict[str, object]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from prm.app import create_app
 from prm.config import Settings
 from tests.factories import make_patient, sign_in
+from tests.routes import served_routes
 from tests.test_forms import PRODUCT_FORMS
 
 HOSTILE_IDS = ["0", "-1", str(2**63), str(2**64), "9" * 40, "1e3", "๓", "%00"]
@@ -27,12 +27,10 @@ def _routes() -> list[tuple[str, str, list[str]]]:
     app = create_app(Settings(database_url="sqlite://", environment="test",
                               embedded_worker=False), embedded_worker=False)
     found = []
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and context.path not in SKIPPED:
+    for path, methods, route in served_routes(app):
+        if path not in SKIPPED:
             query = [param.name for param in route.dependant.query_params]
-            found += [(method, context.path, query)
-                      for method in sorted(set(context.methods) - {"HEAD"})]
+            found += [(method, path, query) for method in sorted(methods - {"HEAD"})]
     app.state.engine.dispose()
     return found
 

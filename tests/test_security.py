@@ -6,7 +6,6 @@ import re
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from tests.factories import (
     make_staff,
     sign_in,
 )
+from tests.routes import served_routes
 
 # DESIGN §4: reachable without logging in. /logout is not here: it needs a session.
 PUBLIC_PATHS = {"/login", "/language", "/healthz", "/feedback"}
@@ -36,23 +36,13 @@ def _route_table() -> list[tuple[str, str]]:
     app = create_app(Settings(database_url="sqlite://", environment="test",
                               embedded_worker=False), embedded_worker=False)
     found = set()
-    for path, methods in _served_routes(app):
+    for path, methods, _route in served_routes(app):
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             continue
         for method in methods - {"HEAD"}:
             found.add((method, path))
     app.state.engine.dispose()
     return sorted(found)
-
-
-def _served_routes(app) -> list[tuple[str, set[str]]]:
-    """(path, methods) of every API route, however deeply routers were included."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI: included routes are copied onto app.routes
-        return [(r.path, r.methods) for r in app.routes if isinstance(r, APIRoute)]
-    return [(c.path, set(c.methods)) for c in iter_route_contexts(app.routes)
-            if isinstance(c.original_route, APIRoute)]
 
 
 PROTECTED_ROUTES = _route_table()
