@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,9 +25,8 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
     if request.method == "GET":
         target = request.url.path + ("?" + request.url.query if request.url.query else "")
     else:
-        referer = urlparse(request.headers.get("referer", ""))
-        same_site = referer.netloc in ("", request.url.netloc)
-        target = referer.path if same_site and referer.path.startswith("/") else "/"
+        target = htmx.page_it_came_from(request.headers.get("referer", ""),
+                                   host=request.url.netloc)
     return htmx.redirect(request, "/login?next=" + quote(target, safe=""))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from starlette.responses import Response
@@ -26,6 +26,15 @@ def redirect(request: Request, url: str) -> Response:
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return Response(status_code=303, headers={"Location": url})
+
+
+def page_it_came_from(referer: str, *, host: str) -> str:
+    """The path of the page a request came from, when it is one of PRM's, else "/"."""
+    parts = urlsplit(referer)
+    path = parts.path if parts.netloc in ("", host) else ""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
 
 
 def trigger(response: Response, event: str) -> Response:

@@ -16,13 +16,14 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote
 
 from starlette.requests import cookie_parser
 
 from prm.db import was_committed
 from prm.i18n import LANGUAGES, current_language, gettext, normalise_language
 from prm.logs import request_id_var
+from prm.web.htmx import page_it_came_from
 
 log = logging.getLogger("prm.http")
 
@@ -177,10 +178,7 @@ async def _send_saved_anyway(scope, send) -> None:
         headers = [(b"hx-refresh", b"true")]
         status = 204
     else:
-        referer = urlsplit(_header(scope, b"referer"))
-        same_site = referer.netloc in ("", _header(scope, b"host"))
-        path = referer.path if same_site and referer.path.startswith("/") else "/"
-        path = "/" if path.startswith("//") or "\\" in path else path
+        path = page_it_came_from(_header(scope, b"referer"), host=_header(scope, b"host"))
         headers = [(b"location", quote(path, safe="/").encode())]
         status = 303
     await send({"type": "http.response.start", "status": status,
