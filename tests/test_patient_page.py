@@ -57,7 +57,7 @@ def test_the_page_shows_every_source_newest_first_and_the_side_panel(nurse_clien
         f'href="/appointments/{upcoming.id}"',  # booked, in three days
         shown("Registered with HN %(hn)s", hn=patient.hn),  # today
         "called back",  # the note
-        'class="body">home<',  # the admission, by its discharge disposition
+        f'class="body">{shown("Went home")}<',  # the admission: where the patient went
         "Metformin 500 mg",
         "HbA1c",
         shown("Outpatient visit"),
@@ -168,3 +168,17 @@ def test_what_was_typed_into_a_failed_action_is_shown_and_not_kept(nurse_client,
     assert response.status_code == 422
     assert typed in response.text
     assert typed not in nurse_client.get(f"/patients/{patient.id}").text
+
+
+def test_where_a_patient_went_reads_in_the_staffs_words_and_unknown_text_as_sent(
+        nurse_client, session):
+    patient = make_patient(session)
+    make_discharge(session, patient=patient, discharged_at=utcnow() - timedelta(days=9),
+                   discharge_disposition="other-hcf")
+    make_discharge(session, patient=patient, discharged_at=utcnow() - timedelta(days=2),
+                   discharge_disposition="ส่งกลับ รพ.ต้นสังกัด")
+
+    page = nurse_client.get(f"/patients/{patient.id}").text
+
+    assert f'class="body">{shown("Transferred to another facility")}<' in page
+    assert 'class="body">ส่งกลับ รพ.ต้นสังกัด<' in page

@@ -44,3 +44,24 @@ def dispense_status_labels() -> dict[str, str]:
         DispenseStatus.handed_over: _("Collected"),
         DispenseStatus.cancelled: _("Cancelled"),
     }
+
+
+def discharge_disposition_labels() -> dict[str, str]:
+    """Where a patient went from an admission or the ER, by the codes of FHIR's
+    discharge-disposition system (and the demo's "transfer"); a hospital's own words,
+    which arrive as text, are shown as they are."""
+    return {
+        "home": _("Went home"),
+        "alt-home": _("Went to another home"),
+        "other-hcf": _("Transferred to another facility"),
+        "hosp": _("Went to hospice"),
+        "long": _("Went to long-term care"),
+        "aadvice": _("Left against advice"),
+        "exp": _("Died"),
+        "deceased": _("Died"),
+        "psy": _("Transferred to a psychiatric hospital"),
+        "rehab": _("Transferred to rehabilitation"),
+        "snf": _("Transferred to a skilled nursing facility"),
+        "transfer": _("Transferred to another hospital"),
+        "oth": _("Other"),
+    }

@@ -39,7 +39,8 @@ def _labels_in(language: str) -> dict[str, dict[str, str]]:
     return {"status": labels.appointment_status_labels(),
             "class": labels.encounter_class_labels(),
             "meaning": labels.interpretation_labels(),
-            "dispense": labels.dispense_status_labels()}
+            "dispense": labels.dispense_status_labels(),
+            "disposition": labels.discharge_disposition_labels()}
 
 
 def _labels(kind: str) -> dict[str, str]:
@@ -82,7 +83,7 @@ def encounters_query(paged: bool) -> Select:
 
 
 def encounter_items(rows: list) -> list[TimelineItem]:
-    kinds = _labels("class")
+    kinds, dispositions = _labels("class"), _labels("disposition")
     items = []
     for started_at, encounter_class, discharged_at, disposition in rows:
         title = kinds.get(encounter_class, encounter_class)
@@ -90,7 +91,8 @@ def encounter_items(rows: list) -> list[TimelineItem]:
             title = _("Admission, discharged %(when)s",
                       when=format_datetime(discharged_at, get_settings().tz))
         items.append(TimelineItem(occurred_at=started_at, icon="✚", group="care",
-                                  title=title, body=disposition))
+                                  title=title,
+                                  body=dispositions.get(disposition.lower(), disposition)))
     return items
 
 
