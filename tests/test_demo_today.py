@@ -130,3 +130,12 @@ def test_the_first_page_of_today_shows_recent_causes_with_their_calls(demo):
     assert rows and all(row.cause for row in rows)
     assert all(NOW - row.item.due_at <= RECENT + timedelta(days=1) for row in rows)
 
+
+
+def test_working_the_lists_again_changes_nothing(demo):
+    with Session(demo) as session:
+        before = session.exec(select(func.count()).select_from(WorklistAttempt)).one()
+    again = work_the_lists(demo, seed=1, reference=NOW)
+    with Session(demo) as session:
+        assert session.exec(select(func.count()).select_from(WorklistAttempt)).one() == before
+    assert (again.closed, again.attempts, again.held) == (0, 0, 0)

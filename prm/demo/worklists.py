@@ -79,14 +79,15 @@ class _Plan:
 
 
 def work_the_lists(engine: Engine, *, seed: int = 1, reference: datetime) -> WorklistHistory:
-    """Give the open items the rules made at ``reference`` (aware) the history of a list
-    staff work every day. Returns what it closed, the calls it wrote, what it holds back."""
+    """Give the open items the rules opened at ``reference`` (aware; their ``created_at``)
+    the history of a list staff work every day. Returns what it closed, the calls it
+    wrote, what it holds back; running it again changes nothing."""
     rng = random.Random(seed + WORKLIST_STREAM)
     with engine.begin() as conn:
         callers = list(conn.scalars(select(USER.c.id).where(
             USER.c.role.in_([Role.nurse.value, Role.front_desk.value])).order_by(USER.c.id)))
         plan = _Plan()
-        for item in _open_items(conn):
+        for item in _open_items(conn, reference):
             _item_history(rng, plan, item, reference, callers or [None])
         _write(conn, plan)
     return WorklistHistory(
@@ -95,10 +96,12 @@ def work_the_lists(engine: Engine, *, seed: int = 1, reference: datetime) -> Wor
         held=sum(1 for i in plan.items if i["status"] == ItemStatus.snoozed))
 
 
-def _open_items(conn: Connection) -> Iterator[Row]:
+def _open_items(conn: Connection, reference: datetime) -> Iterator[Row]:
+    """The items the rules' run at ``reference`` opened (not those of an earlier demo)."""
     return iter(conn.execute(
         select(ITEM.c.id, ITEM.c.rule, ITEM.c.patient_id, ITEM.c.cause_id, ITEM.c.due_at)
-        .where(ITEM.c.status == ItemStatus.open.value).order_by(ITEM.c.id)).all())
+        .where(ITEM.c.status == ItemStatus.open.value, ITEM.c.created_at == reference)
+        .order_by(ITEM.c.id)).all())
 
 
 def _item_history(rng: random.Random, plan: _Plan, item: Row, reference: datetime,
