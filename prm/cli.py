@@ -102,28 +102,33 @@ def demo(
                                 progress=lambda done: bar.update(done - bar.pos))
     typer.echo(f"demo: {summary.patients:,} patients, {summary.coverages:,} coverages "
                f"in {summary.seconds:.1f} s")
+    _create_demo_staff(engine)  # first: the demo's calls on the worklists are theirs
     _generate_care(engine, patients, seed)
-    _create_demo_staff(engine)
 
 
 def _generate_care(engine, patients: int, seed: int) -> None:
-    """Appointments, visits, medicines and lab results around today, so every worklist has
-    work; then the follow-up rules run once so the lists are filled at first start."""
+    """Appointments, visits, medicines and lab results around now, so every worklist has
+    work and today reads like a working day at this hour; then the follow-up rules run
+    once and their lists get the history of lists staff work every day."""
     from datetime import UTC, datetime
 
     from prm.demo.care import generate_care
+    from prm.demo.worklists import work_the_lists
     from prm.followups.rules import run_rules
 
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     with typer.progressbar(length=patients, label="care records", file=sys.stderr) as bar:
-        care = generate_care(engine, seed=seed, reference=today,
+        care = generate_care(engine, seed=seed, reference=now,
                              progress=lambda done: bar.update(done - bar.pos))
     typer.echo(f"demo: {care.appointments:,} appointments, {care.encounters:,} visits, "
                f"{care.lab_results:,} lab results in {care.seconds:.1f} s")
     with Session(engine) as session:
-        created = sum(run.created for run in run_rules(session, tz=get_settings().tz).values())
+        created = sum(run.created for run in run_rules(session, now=now,
+                                                         tz=get_settings().tz).values())
         session.commit()
-    typer.echo(f"demo: {created:,} follow-up items on the worklists")
+    history = work_the_lists(engine, seed=seed, reference=now)
+    typer.echo(f"demo: {created:,} follow-up items on the worklists "
+               f"({history.closed:,} already worked and closed, {history.attempts:,} calls)")
 
 
 def _create_demo_staff(engine) -> None:

@@ -260,18 +260,68 @@ def test_rebooking_into_a_taken_slot_saves_nothing(session, now):
     assert count(session, TimelineEntry, TimelineEntry.kind == "followup_attempt") == 0
 
 
-def test_no_answer_puts_the_item_back_for_the_next_try(session, now):
+def _due_ids(session: Session, at: datetime, queue: str = queues.TODAY) -> list[int]:
+    rows = queues.list_items(session, filters=WorklistFilter(queue=queue), now=at, tz=BANGKOK)
+    return [row.item.id for row in rows]
+
+
+@pytest.mark.parametrize("outcome", ["no_answer", "wrong_number"])
+def test_no_answer_holds_the_item_back_for_the_rules_retry_interval(session, now, outcome):
     item = no_show_item(session, now)
+    session.get(RuleSetting, "no_show").retry_minutes = 90
+    session.commit()
     malee = staff(session, "Nurse Malee")
 
     service.record_attempt(session, item=item, user=malee, actor=actor(malee),
-                           outcome="no_answer", note="rang 8 times", now=now)
+                           outcome=outcome, note="rang 8 times", now=now)
     session.commit()
 
     item = fresh(session, item)
-    assert (item.status, item.claimed_by_user_id) == (ItemStatus.open, None)
+    back = now + timedelta(minutes=90)
+    assert (item.status, item.snoozed_until, item.claimed_by_user_id) == (
+        ItemStatus.snoozed, back, None)
     assert session.exec(select(WorklistAttempt.outcome, WorklistAttempt.note)).all() == [
-        (AttemptOutcome.no_answer, "rang 8 times")]
+        (AttemptOutcome(outcome), "rang 8 times")]
+    for queue in (queues.TODAY, "no_show"):
+        assert _due_ids(session, back - timedelta(minutes=1), queue) == []
+        assert _due_ids(session, back, queue) == [item.id]
+    assert queues.queue_counts(session, now=now + timedelta(minutes=1), tz=BANGKOK)[
+        "no_show"] == 0
+
+
+def test_a_colleague_cannot_claim_from_the_list_while_the_item_is_held_back(session, now):
+    item = no_show_item(session, now)
+    malee, somchai = staff(session, "Nurse Malee"), staff(session, "Nurse Somchai")
+    service.record_attempt(session, item=item, user=malee, actor=actor(malee),
+                           outcome="no_answer", now=now)
+    session.commit()
+
+    with pytest.raises(Conflict, match="back on the list at"):
+        service.take(session, item=item, user=somchai, actor=actor(somchai))
+    # Working the item from its own page still may: the patient rang back.
+    service.record_attempt(session, item=item, user=somchai, actor=actor(somchai),
+                           outcome="reached", now=now + timedelta(minutes=5))
+    assert fresh(session, item).status == ItemStatus.closed
+
+
+def test_a_row_shows_the_calls_made_the_last_one_and_when_it_comes_back(session, now):
+    item = no_show_item(session, now)
+    malee, somchai = staff(session, "Nurse Malee"), staff(session, "Nurse Somchai")
+    service.record_attempt(session, item=item, user=malee, actor=actor(malee),
+                           outcome="wrong_number", now=now - timedelta(hours=5))
+    service.record_attempt(session, item=item, user=somchai, actor=actor(somchai),
+                           outcome="no_answer", now=now - timedelta(minutes=30))
+    session.commit()
+
+    row = queues.row_for(session, item=fresh(session, item), now=now, tz=BANGKOK)
+    assert row.attempts == 2
+    assert (row.last_attempt.outcome, row.last_attempt.at, row.last_attempt.by) == (
+        AttemptOutcome.no_answer, now - timedelta(minutes=30), "Nurse Somchai")
+    assert row.back_at == now + timedelta(minutes=90)
+    later = queues.list_items(session, filters=WorklistFilter(), now=now + timedelta(hours=2),
+                              tz=BANGKOK)
+    assert [(r.attempts, r.last_attempt.by, r.back_at) for r in later] == [
+        (2, "Nurse Somchai", None)]
 
 
 def test_call_back_later_needs_a_time_in_the_future(session, now):
@@ -295,13 +345,9 @@ def test_call_back_later_hides_the_item_until_then(session, now):
                            outcome="call_back_later", call_back_at=later, now=now)
     session.commit()
 
-    def listed(at: datetime) -> list[int]:
-        rows = queues.list_items(session, filters=WorklistFilter(), now=at, tz=BANGKOK)
-        return [row.item.id for row in rows]
-
     assert fresh(session, item).status == ItemStatus.snoozed
-    assert listed(now + timedelta(hours=2, minutes=59)) == []
-    assert listed(later) == [item.id]
+    assert _due_ids(session, now + timedelta(hours=2, minutes=59)) == []
+    assert _due_ids(session, later) == [item.id]
     assert queues.queue_counts(session, now=later, tz=BANGKOK)["no_show"] == 1
 
 
@@ -476,7 +522,7 @@ def test_the_item_page_shows_what_is_behind_it_and_the_outcome_form(client, sess
     partial = client.get(f"/worklists/items/{item.id}", headers={"HX-Request": "true"})
 
     assert page.status_code == 200 and "<html" in page.text
-    assert "Potassium: 6.9 mmol/L" in page.text
+    assert "Potassium 6.9 mmol/L, critically high (normal 3.5-5.1)" in page.text
     assert partial.status_code == 200 and "<html" not in partial.text
     assert f'action="/worklists/items/{item.id}/attempts"' in partial.text
 

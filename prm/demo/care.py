@@ -67,11 +67,14 @@ LEAD_DAYS = 60  # appointments are made up to this long before: the calendar rea
 
 _S = AppointmentStatus
 FULFILLED, NOSHOW, CANCELLED = _S.fulfilled.value, _S.noshow.value, _S.cancelled.value
+ARRIVED = _S.arrived.value
 PROPOSED, BOOKED, CONFIRMED = _S.proposed.value, _S.booked.value, _S.confirmed.value
 SLOT_HOLDING = frozenset({PROPOSED, BOOKED, CONFIRMED, _S.arrived.value, FULFILLED})
 FUTURE_ACTIVE = frozenset({PROPOSED, BOOKED, CONFIRMED})
 # The desk marks yesterday's no-shows late; the no-show rule marks what it left behind.
 UNMARKED_NOSHOW = timedelta(days=3)
+# Patients whose slot began this recently are checked in and waiting to be seen.
+IN_CLINIC = timedelta(hours=1)
 OVERDUE, STOPPED, ACTIVE = data.OVERDUE, data.STOPPED, data.ACTIVE
 
 
@@ -511,7 +514,7 @@ def _book(run: _Run, pt: _Patient, day: int, clinic: str, reason: str,
         run.next_id("appointment"), pt.id, run.clinics[clinic],
         _clinician(run, clinic, starts, status), stamps[mark], 15, status, reason,
         _any(rng, data.CANCEL_REASONS) if status == CANCELLED else "",
-        stamps[mark - 1 - (rng.random() < 0.5)] if status == FULFILLED else None,
+        stamps[mark - 1 - (rng.random() < 0.5)] if status in (FULFILLED, ARRIVED) else None,
         follow_up, data.BOOKED_VIA.pick(rng), stamps[made],
         stamps[mark + 4] if closed else stamps[made]))
     if status == FULFILLED:
@@ -529,13 +532,18 @@ def _any(rng: random.Random, items: list[str] | tuple[str, ...]) -> str:
 
 
 def _status_for(rng: random.Random, ref: datetime, starts: datetime) -> str:
+    """Ahead: mostly booked or confirmed, a few awaiting confirmation. Past: ~85 % seen
+    (the last hour's still waiting, checked in), ~9 % no-shows (the hospital's rate; the
+    last few days' not yet marked: the no-show rule marks them once its grace is over),
+    the rest cancelled. The reference is the hour the demo is made, so its today reads
+    like a working day at that hour."""
     draw = rng.random()
     if starts >= ref:
         return (PROPOSED if draw < 0.03 else BOOKED if draw < 0.55
                 else CONFIRMED if draw < 0.96 else CANCELLED)
     if draw < 0.85:
-        return FULFILLED
-    if draw < 0.92:
+        return ARRIVED if ref - starts < IN_CLINIC else FULFILLED
+    if draw < 0.94:
         return BOOKED if ref - starts < UNMARKED_NOSHOW else NOSHOW
     return CANCELLED
 

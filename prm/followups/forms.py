@@ -16,6 +16,8 @@ from prm.models.worklist import AttemptOutcome, FollowUpRule, WorklistAttempt, W
 
 # The highest threshold a rule takes (days, hours or visits, by rule).
 MAX_THRESHOLD = 10_000
+# Holding an item back after no answer: a minute at least, a week at most.
+RETRY_MINUTES = (1, 7 * 24 * 60)
 
 
 class WorklistQuery(Form):
@@ -58,7 +60,17 @@ class RuleForm(Form):
 
     enabled: Checkbox = False
     threshold: int = Field(0, ge=0, le=MAX_THRESHOLD)
+    retry_minutes: int | None = None  # not posted: keep what is stored
     segments: list[str] = Field(default_factory=list)
+
+    @field_validator("retry_minutes", mode="before")
+    @classmethod
+    def _minutes(cls, value: Any) -> int:
+        text = str(value).strip()
+        low, high = RETRY_MINUTES
+        if not text.isdecimal() or not low <= int(text) <= high:
+            raise ValueError(_("A whole number of minutes from 1 to 10080 (a week)."))
+        return int(text)
 
     @field_validator("threshold", mode="before")
     @classmethod
@@ -72,7 +84,7 @@ class RuleForm(Form):
     @classmethod
     def for_rule(cls, posted: Any, rule: str) -> RuleForm:
         fields: Mapping[str, str] = {name: posted[f"{name}_{rule}"]
-                                     for name in ("enabled", "threshold")
+                                     for name in ("enabled", "threshold", "retry_minutes")
                                      if f"{name}_{rule}" in posted}
         form = cls.parse(fields)
         form.segments = list(posted.getlist(f"segments_{rule}"))

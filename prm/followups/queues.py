@@ -7,18 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, tuple_, union_all
+from sqlalchemy import and_, func, literal, or_, tuple_, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.errors import NotFound
+from prm.followups import causes
 from prm.i18n import _, current_language
 from prm.models.audit import AuditAction
 from prm.models.care import Clinic
 from prm.models.patient import Patient
 from prm.models.staff import User
-from prm.models.worklist import FollowUpRule, ItemStatus, WorklistItem
+from prm.models.worklist import FollowUpRule, ItemStatus, WorklistAttempt, WorklistItem
 
 TODAY = "today"
 QUEUES = [TODAY] + [rule.value for rule in FollowUpRule]
@@ -42,6 +44,18 @@ class WorklistFilter:
     priority: str = ""
     after_id: int | None = None  # the last item already shown: list what comes after it
 
+    @property
+    def narrowed(self) -> int:
+        """How many of the clinic, segment and priority filters are set."""
+        return sum(1 for value in (self.clinic_id, self.segment, self.priority) if value)
+
+
+@dataclass
+class LastAttempt:
+    outcome: str
+    at: datetime
+    by: str
+
 
 @dataclass
 class WorklistRow:
@@ -49,15 +63,32 @@ class WorklistRow:
     patient: Patient
     claimed_by: str
     clinic: str
+    cause: str = ""  # staff-facing only (prm.followups.causes)
+    attempts: int = 0
+    last_attempt: LastAttempt | None = None
+    back_at: datetime | None = None  # held back (no answer, call back later) until then
 
 
 def _visible_parts(now: datetime) -> list:
     """Open items, and snoozed ones whose snooze has run out — as two conditions, each
     answered from an index in queue order (an OR of the two would make the database
-    read and sort every open item)."""
+    read and sort every open item). A snooze is also how an item is held back after no
+    answer (prm.followups.service)."""
     return [WorklistItem.status == ItemStatus.open,
             and_(WorklistItem.status == ItemStatus.snoozed,
                  WorklistItem.snoozed_until <= now)]
+
+
+def due_now(now: datetime):
+    """What the queues show and staff may claim from them: the one rule, for one row."""
+    return or_(*_visible_parts(now))
+
+
+def back_at(item: WorklistItem, now: datetime) -> datetime | None:
+    """When a held-back (snoozed) item comes back on the lists; None when it is there."""
+    if item.status == ItemStatus.snoozed and item.snoozed_until and item.snoozed_until > now:
+        return item.snoozed_until
+    return None
 
 
 def _end_of_today(now: datetime, tz: ZoneInfo) -> datetime:
@@ -105,10 +136,19 @@ def list_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: 
             query = query.where(tuple_(*QUEUE_ORDER) > after)
         rows += session.exec(query.limit(limit)).all()
     rows.sort(key=lambda row: (row[0].priority, row[0].due_at, row[0].id))
+    return _rows(session, rows[:limit], now, tz)
+
+
+def _rows(session: Session, rows: list, now: datetime, tz: ZoneInfo) -> list[WorklistRow]:
     thai = current_language.get() == "th"
+    texts = causes.describe(session, items=[row[0] for row in rows], tz=tz)
     return [WorklistRow(item, patient, full_name or username or "",
-                        (clinic_th if thai else clinic_en) or "")
-            for item, patient, full_name, username, clinic_th, clinic_en in rows[:limit]]
+                        (clinic_th if thai else clinic_en) or "", texts.get(item.id, ""),
+                        attempts or 0,
+                        LastAttempt(outcome, at, caller or caller_login or "") if at else None,
+                        back_at(item, now))
+            for (item, patient, full_name, username, clinic_th, clinic_en, attempts, outcome,
+                 at, caller, caller_login) in rows]
 
 
 def show_items(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo,
@@ -133,26 +173,60 @@ def _queue_position(session: Session, item_id: int | None) -> tuple | None:
     return tuple_(item.priority, item.due_at, item.id)
 
 
-def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
-    query = (
+def _row_query():
+    """An item with what its row shows: the patient, who holds it, the clinic, how many
+    calls were made and the last one (outcome, when, by whom), in the one statement."""
+    last = aliased(WorklistAttempt)
+    caller = aliased(User)
+    attempts = (select(func.count()).select_from(WorklistAttempt)
+                .where(WorklistAttempt.item_id == WorklistItem.id)
+                .correlate(WorklistItem).scalar_subquery())
+    last_id = (select(WorklistAttempt.id).where(WorklistAttempt.item_id == WorklistItem.id)
+               .order_by(col(WorklistAttempt.attempted_at).desc(),
+                         col(WorklistAttempt.id).desc())
+               .limit(1).correlate(WorklistItem).scalar_subquery())
+    return (
         select(WorklistItem, Patient, User.full_name, User.username, Clinic.name_th,
-               Clinic.name_en)
+               Clinic.name_en, attempts, last.outcome, last.attempted_at, caller.full_name,
+               caller.username)
         .join(Patient, Patient.id == WorklistItem.patient_id)
         .join(User, User.id == WorklistItem.claimed_by_user_id, isouter=True)
         .join(Clinic, Clinic.id == WorklistItem.clinic_id, isouter=True)
-        .where(visible, _queue_filter(filters.queue, now, tz))
+        .join(last, last.id == last_id, isouter=True)
+        .join(caller, caller.id == last.staff_user_id, isouter=True)
     )
+
+
+def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
+    query = _row_query().where(visible, _queue_filter(filters.queue, now, tz))
+    return _filtered(query, filters).order_by(*QUEUE_ORDER)
+
+
+def _filtered(query, filters: WorklistFilter):
     if filters.clinic_id:
         query = query.where(WorklistItem.clinic_id == filters.clinic_id)
     if filters.segment:
         query = query.where(WorklistItem.segment_code == filters.segment)
     if filters.priority:
         query = query.where(WorklistItem.priority == filters.priority)
-    return query.order_by(*QUEUE_ORDER)
+    return query
 
 
-def row_for(session: Session, *, item: WorklistItem) -> WorklistRow:
-    """One item as its list row shows it: the patient and who has claimed it."""
-    claimer = session.get(User, item.claimed_by_user_id) if item.claimed_by_user_id else None
-    return WorklistRow(item, session.get(Patient, item.patient_id),
-                       (claimer.full_name or claimer.username) if claimer else "", "")
+def row_for(session: Session, *, item: WorklistItem, now: datetime, tz: ZoneInfo
+            ) -> WorklistRow:
+    """One item as its list row shows it (whether or not a queue would list it now)."""
+    session.flush()
+    row = session.exec(_row_query().where(WorklistItem.id == item.id)).one()
+    return _rows(session, [row], now, tz)[0]
+
+
+def held_back(session: Session, *, filters: WorklistFilter, now: datetime, tz: ZoneInfo
+              ) -> tuple[int, datetime | None]:
+    """Items of the queue (as filtered) off the lists for now, and when the first comes
+    back: an empty queue with items waiting is not "nothing to do"."""
+    query = _filtered(
+        select(func.count(), func.min(WorklistItem.snoozed_until)).where(
+            WorklistItem.status == ItemStatus.snoozed, WorklistItem.snoozed_until > now,
+            _queue_filter(filters.queue, now, tz)), filters)
+    waiting, first = session.execute(query).one()
+    return waiting, first

@@ -321,9 +321,11 @@ def lapsed_return(ctx: Context) -> RuleRun:
     future = exists().where(Appointment.patient_id == visits.c.patient_id,
                             Appointment.starts_at >= ctx.now,
                             col(Appointment.status).in_(ACTIVE_APPOINTMENT_STATUSES))
+    # Due from when the rule noticed (it runs every few minutes), not from the last visit
+    # months ago: the row names that visit (prm.followups.causes).
     query = (
         select(*_new_item_columns(ctx, FollowUpRule.lapsed_return, key, visits.c.patient_id,
-                                  Priority.low, visits.c.last_at))
+                                  Priority.low, literal(ctx.now, UTCDateTime())))
         .select_from(visits).join(Patient, Patient.id == visits.c.patient_id)
         .where(interval.between(*LAPSED_INTERVAL_DAYS),
                now_days - visits.c.last > interval * tolerance,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
@@ -20,9 +19,10 @@ from prm.audit.service import Actor
 from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.care import records
+from prm.config import get_settings
 from prm.errors import Conflict, NotFound, ValidationFailed
-from prm.followups import labels
-from prm.formatting import format_date, format_datetime
+from prm.followups import labels, queues
+from prm.formatting import format_datetime
 from prm.i18n import _
 from prm.models.audit import AuditAction
 from prm.models.care import Appointment, LabResult
@@ -48,7 +48,11 @@ CLOSING_OUTCOMES = {
 # Outcomes that mean the patient now knows about their abnormal result.
 INFORMED_OUTCOMES = {AttemptOutcome.reached, AttemptOutcome.agreed_to_visit,
                      AttemptOutcome.rebooked}
-
+# Outcomes after which the item is held back for the rule's retry_minutes, so that a
+# colleague does not call again a minute later. A wrong number too: the next try should
+# be on another number, after someone has looked for one, not the same number at once.
+RETRY_OUTCOMES = {AttemptOutcome.no_answer, AttemptOutcome.wrong_number}
+DEFAULT_RETRY = timedelta(minutes=120)  # a rule without a setting row
 
 
 def attempt_title(data: dict) -> str:
@@ -74,13 +78,17 @@ def open_item(session: Session, item_id: int, *, actor: Actor) -> WorklistItem:
     return item
 
 
-def claim(session: Session, *, item: WorklistItem, user: StaffMember, now: datetime | None = None
-          ) -> WorklistItem:
-    """Take the item. Raises Conflict when someone else holds it or it is closed."""
+def claim(session: Session, *, item: WorklistItem, user: StaffMember, now: datetime | None = None,
+          from_list: bool = False) -> WorklistItem:
+    """Take the item. ``from_list``: only if the queues would show it now (not held back
+    after a call), so a list loaded before a colleague's call cannot start another one;
+    working the item from its own page (a patient who calls back) may. Raises Conflict
+    when someone else holds it, it is closed, or (from the list) it is held back."""
     now = now or utcnow()
     result = session.execute(
         update(WorklistItem)
         .where(WorklistItem.id == item.id, WorklistItem.status != ItemStatus.closed,
+               *([queues.due_now(now)] if from_list else []),
                or_(col(WorklistItem.claimed_by_user_id).is_(None),
                    WorklistItem.claimed_by_user_id == user.id,
                    WorklistItem.claimed_at < now - CLAIM_TIMEOUT))
@@ -90,13 +98,16 @@ def claim(session: Session, *, item: WorklistItem, user: StaffMember, now: datet
     session.flush()
     session.refresh(item)
     if result.rowcount != 1:
-        raise Conflict(_claim_refusal(session, item))
+        raise Conflict(_claim_refusal(session, item, now))
     return item
 
 
-def _claim_refusal(session: Session, item: WorklistItem) -> str:
+def _claim_refusal(session: Session, item: WorklistItem, now: datetime) -> str:
     if item.status == ItemStatus.closed:
         return _("This item was closed in the meantime.")
+    if (back := queues.back_at(item, now)) is not None:
+        return _("Someone tried this call just now: it is back on the list at %(when)s.",
+                 when=format_datetime(back, get_settings().tz))
     holder = session.get(User, item.claimed_by_user_id) if item.claimed_by_user_id else None
     name = (holder.full_name or holder.username) if holder else _("someone else")
     return _("%(name)s is already working on this item.", name=name)
@@ -106,7 +117,7 @@ def take(session: Session, *, item: WorklistItem, user: StaffMember, actor: Acto
          ) -> WorklistItem:
     """Staff claim an item from the list: ``claim``, audited, since the answer shows the
     patient's row again (name, HN, phone). Raises Conflict as ``claim`` does."""
-    claim(session, item=item, user=user)
+    claim(session, item=item, user=user, from_list=True)
     _audit_claim(session, item=item, actor=actor, detail="claimed")
     return item
 
@@ -145,9 +156,10 @@ def record_attempt(
     """Record one contact attempt and do what its outcome means.
 
     rebooked → books the new appointment (errors name the field) and closes the item;
-    call_back_later → needs a time, snoozes until then; no answer / wrong number → stays
-    open for the next try; other final outcomes close the item. Raises ValidationFailed,
-    Conflict (someone else holds the item).
+    call_back_later → needs a time, snoozes until then; no answer / wrong number → held
+    back (snoozed) for the rule's ``retry_minutes``, then back for the next try; other
+    final outcomes close the item. Raises ValidationFailed, Conflict (someone else holds
+    the item).
     """
     now = now or utcnow()
     outcome = _valid_outcome(outcome, rebooking, call_back_at, now)
@@ -207,10 +219,18 @@ def _apply_outcome(session, item, patient, outcome, call_back_at, actor, now) ->
     elif outcome == AttemptOutcome.call_back_later:
         item.status, item.snoozed_until = ItemStatus.snoozed, call_back_at
         item.claimed_by_user_id = item.claimed_at = None
-    else:  # no answer, wrong number: back in the queue for the next person to try
+    else:  # no answer, wrong number: back for the next person to try, after a while
+        item.status, item.snoozed_until = ItemStatus.snoozed, now + retry_interval(
+            session, rule=item.rule)
         item.claimed_by_user_id = item.claimed_at = None
     session.add(item)
     session.flush()
+
+
+def retry_interval(session: Session, *, rule: str) -> timedelta:
+    """How long an item of ``rule`` stays off the lists after no answer (/admin/rules)."""
+    setting = session.get(RuleSetting, rule)
+    return timedelta(minutes=setting.retry_minutes) if setting else DEFAULT_RETRY
 
 
 def _close_item(item: WorklistItem, reason: str, now: datetime) -> None:
@@ -277,46 +297,24 @@ def rule_settings(session: Session) -> list[RuleSetting]:
 
 
 def update_rule_setting(session: Session, *, rule: str, enabled: bool, threshold: int,
-                        segments: list[str], known_segments: set[str], actor: Actor
-                        ) -> RuleSetting:
+                        segments: list[str], known_segments: set[str], actor: Actor,
+                        retry_minutes: int | None = None) -> RuleSetting:
+    """Save one rule's settings; ``retry_minutes`` None keeps the stored interval."""
     setting = session.get(RuleSetting, rule)
     if setting is None:
         raise NotFound(_("No such rule."))
     setting.enabled = enabled
     setting.threshold = threshold
+    if retry_minutes is not None:
+        setting.retry_minutes = retry_minutes
     setting.segments = [s for s in segments if s in known_segments]
     session.add(setting)
     session.flush()
     audit.record(session, actor=actor, action=AuditAction.update, entity_type="rule_setting",
-                 entity_id=rule, detail=f"enabled={enabled} threshold={threshold}")
+                 entity_id=rule, detail=f"enabled={enabled} threshold={threshold} "
+                                        f"retry_minutes={setting.retry_minutes}")
     return setting
 
 
 def priority_choices() -> list[tuple[str, str]]:
     return [(p.value, labels.priority_labels()[p]) for p in Priority]
-
-
-def cause_summary(session: Session, *, item: WorklistItem, tz: ZoneInfo) -> str:
-    """What exactly is behind the item, for the person about to call."""
-    from prm.care import labels as care_labels
-    from prm.models.care import Encounter, MedicationDispense, MedicationOrder
-
-    if item.rule == FollowUpRule.abnormal_lab and (lab := session.get(LabResult, item.cause_id)):
-        meaning = care_labels.interpretation_labels().get(lab.interpretation, "")
-        return f"{lab.test_name}: {lab.value} {lab.unit} ({meaning}; {lab.reference_range})"
-    if item.rule == FollowUpRule.missed_pickup:
-        if item.cause_key.startswith("medication_dispense:"):
-            dispense = session.get(MedicationDispense, item.cause_id)
-            order = session.get(MedicationOrder, dispense.order_id) if dispense else None
-            return _("%(name)s prepared and waiting at the pharmacy",
-                     name=order.medication if order else "")
-        order = session.get(MedicationOrder, item.cause_id)
-        if order:
-            return _("%(name)s, pickup was due %(day)s", name=order.medication,
-                     day=format_date(order.next_pickup_due))
-    if item.rule == FollowUpRule.no_show and (appt := session.get(Appointment, item.cause_id)):
-        return _("Missed appointment on %(when)s", when=format_datetime(appt.starts_at, tz))
-    if item.rule in (FollowUpRule.discharge_call, FollowUpRule.discharge_appointment) and (
-            encounter := session.get(Encounter, item.cause_id)) and encounter.discharged_at:
-        return _("Discharged %(when)s", when=format_datetime(encounter.discharged_at, tz))
-    return labels.rule_reasons().get(item.rule, "")

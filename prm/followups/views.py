@@ -14,7 +14,7 @@ from prm.auth.service import StaffMember
 from prm.care import appointments as appointment_desk
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
-from prm.followups import labels, queues, service
+from prm.followups import causes, labels, queues, service
 from prm.followups.forms import AttemptForm, RuleForm, WorklistQuery
 from prm.followups.queues import WorklistFilter
 from prm.i18n import _, current_language
@@ -40,12 +40,16 @@ def _list_url(filters: WorklistFilter, *, after: int | None = None) -> str:
 def _rows_context(session, request, filters: WorklistFilter, actor: Actor) -> dict:
     """What a page of rows needs (worklists/_rows.html), the rows audited: ``more_url`` is
     the next page's, when this one is full."""
-    rows = queues.show_items(session, filters=filters, now=utcnow(),
-                             tz=request.app.state.settings.tz, actor=actor)
+    tz = request.app.state.settings.tz
+    rows = queues.show_items(session, filters=filters, now=utcnow(), tz=tz, actor=actor)
     full = len(rows) == queues.PAGE_SIZE
+    waiting, back_at = (0, None) if rows or filters.after_id else queues.held_back(
+        session, filters=filters, now=utcnow(), tz=tz)
     return {
-        "filters": filters, "rows": rows,
+        "filters": filters, "rows": rows, "waiting": waiting, "first_back_at": back_at,
+        "clear_url": "/worklists?" + urlencode({"queue": filters.queue}),
         "more_url": _list_url(filters, after=rows[-1].item.id) if full else None,
+        "outcome_labels": labels.outcome_labels(),
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session),
@@ -89,7 +93,9 @@ def today_count(request: Request, session: SessionDep, user: Worker):
 
 def _row_context(session, request, item, **extra) -> dict:
     return {
-        "row": queues.row_for(session, item=item),
+        "row": queues.row_for(session, item=item, now=utcnow(),
+                              tz=request.app.state.settings.tz),
+        "outcome_labels": labels.outcome_labels(),
         "rule_labels": labels.rule_labels(), "rule_reasons": labels.rule_reasons(),
         "priority_labels": labels.priority_labels(),
         "segment_names": patients.segment_names(session), **extra,
@@ -97,10 +103,12 @@ def _row_context(session, request, item, **extra) -> dict:
 
 
 def _after_change(request, session, item, **extra):
-    """htmx: the row again (or nothing when it left the list); otherwise back to the list."""
+    """htmx: the row again (or nothing when it was closed: the queue reloads); otherwise
+    back to the list. A held-back item keeps its row until the queue next reloads, saying
+    what was recorded and when it comes back."""
     if not htmx.is_htmx(request):
         return htmx.redirect(request, "/worklists")
-    if item.status != ItemStatus.open:
+    if item.status == ItemStatus.closed:
         return htmx.trigger(HTMLResponse(""), "worklist-changed")
     return render(request, "worklists/_row.html", _row_context(session, request, item, **extra))
 
@@ -133,8 +141,8 @@ def _work_context(session, request, item, **extra) -> dict:
     return {
         **row_context, "item": item, "patient": row_context["row"].patient,
         "attempts": service.attempts(session, item=item),
-        "cause": service.cause_summary(session, item=item, tz=request.app.state.settings.tz),
-        "outcome_labels": labels.outcome_labels(),
+        "cause": causes.describe(session, items=[item],
+                                 tz=request.app.state.settings.tz)[item.id],
         "clinic_options": _options(appointment_desk.clinics(session)),
         "clinician_options": _options(appointment_desk.clinicians(session)),
         "form": {}, "errors": {}, **extra,
@@ -220,7 +228,8 @@ def save_rules(request: Request, session: SessionDep, user: RuleAdmin, posted: P
         for rule, form in forms.items():
             service.update_rule_setting(
                 session, rule=rule, enabled=form.enabled, threshold=form.threshold,
-                segments=form.segments, known_segments=known, actor=actor_for(request, user))
+                segments=form.segments, known_segments=known, actor=actor_for(request, user),
+                retry_minutes=form.retry_minutes)
     except PrmError as error:
         session.rollback()
         # Re-render what was typed (every rule's fields), not what is stored.

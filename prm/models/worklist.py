@@ -94,5 +94,8 @@ class RuleSetting(SQLModel, table=True):
     rule: str = Field(primary_key=True, max_length=24)
     enabled: bool = Field(default=True)
     threshold: int = Field(default=3)  # days, or hours for discharge calls
+    # After no answer or a wrong number the item stays off the lists this long, so a
+    # colleague does not call again a minute later.
+    retry_minutes: int = Field(default=120)
     # Empty list = every segment.
     segments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -58,4 +58,22 @@
       event.preventDefault();
     }
   });
+
+  // Worklists (issue 12): the filters fold on phones so the first screen shows items; a
+  // queue reloaded in place (htmx) keeps them as the user last left them.
+  var phone = window.matchMedia("(max-width: 760px)");
+  var foldedOpen = false;
+  function foldFilters(root) {
+    if (!phone.matches) { return; }
+    root.querySelectorAll("details[data-fold-on-phone]").forEach(function (details) {
+      details.open = foldedOpen;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { foldFilters(document); });
+  document.addEventListener("htmx:afterSwap", function () { foldFilters(document); });
+  document.addEventListener("toggle", function (event) {
+    if (phone.matches && event.target.matches("details[data-fold-on-phone]")) {
+      foldedOpen = event.target.open;
+    }
+  }, true);
 })();

@@ -44,7 +44,7 @@ def test_a_nurse_rebooks_a_no_show_and_it_leaves_the_list(nurse_page, live_serve
     page = nurse_page
     page.goto(f"{live_server.url}/worklists")
     row = page.locator(f"#item-{item.id}")
-    expect(row).to_contain_text("Missed an appointment — call and rebook")
+    expect(row.locator(".wl-why")).to_contain_text("Did not come to Eye clinic on")
     expect(row).to_contain_text(f"HN {patient.hn}")
     expect(page.locator(".nav-count")).to_have_text("1")
 
@@ -52,7 +52,7 @@ def test_a_nurse_rebooks_a_no_show_and_it_leaves_the_list(nurse_page, live_serve
     expect(row).to_contain_text("You")
     row.get_by_role("button", name="Record outcome").click()
     panel = row.locator(".work-panel")
-    expect(panel).to_contain_text("Missed appointment on")
+    expect(panel).to_contain_text("Did not come to Eye clinic on")
     panel.get_by_label("Rebooked (new appointment)").check()
     panel.get_by_label("Clinic", exact=True).select_option(str(diabetes.id))
     when = (utcnow() + timedelta(days=3)).astimezone(BANGKOK).replace(hour=9, minute=30)
@@ -97,7 +97,7 @@ def test_a_refused_outcome_keeps_the_row_and_what_was_typed(nurse_page, live_ser
     panel.get_by_role("button", name="Save outcome").click()
 
     expect(panel.locator(".field-error")).to_contain_text(["Choose a clinic."])
-    expect(row.locator(".wl-line")).to_contain_text("Missed an appointment")
+    expect(row.locator(".wl-line")).to_contain_text("Did not come to Eye clinic")
     expect(panel.get_by_label("Note")).to_have_value("Wants a Friday")
     expect(panel.get_by_label("Rebooked (new appointment)")).to_be_checked()
     panel.get_by_label("Clinic", exact=True).select_option(str(clinic.id))
