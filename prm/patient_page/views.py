@@ -60,6 +60,8 @@ def _detail_context(page: Overview, group: str = "", action_error: PrmError | No
         "patient_id": page.patient.id,
         "sms_consent": page.patient.sms_consent,
         "segment": page.segment,
+        "deciding_coverage_id": page.deciding_coverage_id,
+        "current_coverage_ids": page.current_coverage_ids,
         "coverages": page.coverages,
         "segment_names": page.segment_names,
         "segment_options": list(page.segment_names.items()),
