@@ -305,6 +305,12 @@ class Form(BaseModel):
         form.check()
         return form
 
+    @classmethod
+    def max_length(cls, name: str) -> int | None:
+        """The length limit of text field ``name``, for the input's ``maxlength``."""
+        return next((rule.max_length for rule in cls.model_fields[name].metadata
+                     if getattr(rule, "max_length", None) is not None), None)
+
     def check(self) -> None:
         """Rules across fields; add errors with ``add_error``. Runs after every parse."""
 

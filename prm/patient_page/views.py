@@ -71,6 +71,8 @@ def _detail_context(page: Overview, group: str = "", action_error: PrmError | No
         "group": group,
         "today": date.today(),
         **_form_labels(current_language.get()),
+        "note_limit": NoteForm.max_length("text"),
+        "contact_note_limit": ContactForm.max_length("note"),
         "upcoming": page.upcoming,
         "clinics": {clinic.id: clinic for clinic in page.clinics},
         "clinic_options": [(str(c.id), c.name_th if thai else c.name_en)
