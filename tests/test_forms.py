@@ -85,10 +85,11 @@ def test_it_never_cuts_a_value_it_refuses_it_and_keeps_it_as_typed():
 def _bad_date_message(language: str) -> str:
     token = current_language.set(language)
     try:
-        return shown("Type the date as day/month/year, e.g. %(example)s.",
-                     example=format_date_input(date.today()))
+        example = format_date_input(date.today())  # in the language's era
     finally:
         current_language.reset(token)
+    return shown("Type the date as day/month/year, e.g. %(example)s.", language,
+                 example=example)
 
 
 TIME_MESSAGE = "Type the time as HH:MM on the 24-hour clock, e.g. 14:30."
