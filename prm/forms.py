@@ -33,6 +33,7 @@ this module knows nothing of the web.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Self
@@ -49,12 +50,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticUndefined
 
+from prm import formatting
 from prm.i18n import _
 
 CHECKED = frozenset({"on", "true", "1", "yes"})
-# A Buddhist-era year typed as an ISO date ("2567-05-01") parses, years in the future:
-# refuse it, since no date this hospital records is after 2400 CE; nor before 1900 (no
-# living patient was born earlier). Dates at the calendar's ends would also overflow
+# Typed dates are between 1900 (no living patient was born earlier) and 2399 CE (a year
+# from 2400 on is read as Buddhist era). Dates at the calendar's ends would also overflow
 # the arithmetic services do on them (the day before, the week after).
 FIRST_PLAUSIBLE_YEAR = 1900
 LAST_PLAUSIBLE_YEAR = 2399
@@ -73,12 +74,29 @@ def column_limit(model: type, name: str) -> int:
 
 # --- field types --------------------------------------------------------------------------
 
+# Dates are typed as pages show them, day/month/year (06/12/2569 in Thai, the year in the
+# Buddhist era from FIRST_BUDDHIST_ERA_YEAR on), or ISO yyyy-mm-dd as links, query strings
+# and fresh forms carry them; on a phone's digit pad, 06122569. Times are 24-hour.
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d+)")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DIGITS_DAY = re.compile(r"(\d{2})(\d{2})(\d{4})")
+_CLOCK = re.compile(r"(\d{1,2})[:.]?(\d{2})(?::(\d{2})(?:\.\d+)?)?")
+_DAY_AND_CLOCK = re.compile(r"(.+?)(?:\s+|T)(\d{1,2}[:.]?\d{2}(?::\d{2}(?:\.\d+)?)?)")
+
+
 def _bad_date() -> ValueError:
-    return ValueError(_("Use the date picker or YYYY-MM-DD (Christian era)."))
+    example = formatting.format_date_input(date.today())
+    return ValueError(_("Type the date as day/month/year, e.g. %(example)s.", example=example))
+
+
+def _bad_clock() -> ValueError:
+    return ValueError(_("Type the time as HH:MM on the 24-hour clock, e.g. 14:30."))
 
 
 def _bad_local_datetime() -> ValueError:
-    return ValueError(_("Use the picker or YYYY-MM-DDTHH:MM (Christian era)."))
+    example = formatting.format_date_input(date.today()) + " 14:30"
+    return ValueError(_("Type the date and time as day/month/year HH:MM, e.g. %(example)s.",
+                        example=example))
 
 
 def _blank(value: Any) -> bool:
@@ -97,13 +115,24 @@ def _id(value: Any) -> int | None:
     return int(text)
 
 
-def _iso_date(value: Any) -> date | None:
-    if _blank(value):
-        return None
-    if isinstance(value, date):
-        return value
+def _read_day(text: str) -> date:
+    """A typed date; raises ValueError with the words staff see."""
+    if match := _ISO_DAY.fullmatch(text):
+        year, month, day = match.groups()
+    elif match := _DAY_MONTH_YEAR.fullmatch(text):
+        day, _separator, month, year = match.groups()
+    elif match := _DIGITS_DAY.fullmatch(text):
+        day, month, year = match.groups()
+    else:
+        raise _bad_date()
+    if len(year) != 4:  # 06/12/69: which century, which era? Only the writer knows.
+        example = formatting.format_date_input(date.today())[-4:]
+        raise ValueError(_("Write the year in full, with 4 digits (e.g. %(year)s).",
+                           year=example))
+    year_ce = int(year) - (formatting.BUDDHIST_ERA_OFFSET
+                           if int(year) >= formatting.FIRST_BUDDHIST_ERA_YEAR else 0)
     try:
-        parsed = date.fromisoformat(str(value).strip())
+        parsed = date(year_ce, int(month), int(day))
     except ValueError:
         raise _bad_date() from None
     if not FIRST_PLAUSIBLE_YEAR <= parsed.year <= LAST_PLAUSIBLE_YEAR:
@@ -111,19 +140,33 @@ def _iso_date(value: Any) -> date | None:
     return parsed
 
 
+def _read_clock(text: str) -> time:
+    match = _CLOCK.fullmatch(text)
+    try:
+        return time(*(int(part) for part in match.groups() if part is not None))
+    except (AttributeError, ValueError):  # no match, or 25:00
+        raise _bad_clock() from None
+
+
+def _typed_date(value: Any) -> date | None:
+    if _blank(value):
+        return None
+    if isinstance(value, date):
+        return value
+    return _read_day(str(value).strip())
+
+
 def _clock(value: Any) -> time | None:
     if _blank(value):
         return None
     if isinstance(value, time):
         return value
-    try:
-        return time.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(_("Use the time picker or HH:MM (24-hour clock).")) from None
+    return _read_clock(str(value).strip())
 
 
 def _local_datetime(value: Any, info: ValidationInfo) -> datetime | None:
-    """A ``datetime-local`` input ("2025-03-01T09:30"), read in the hospital's zone."""
+    """A date and time typed as pages show them ("06/12/2569 09:30") or in ISO
+    ("2026-12-06T09:30"), read in the hospital's zone."""
     if _blank(value):
         return None
     if isinstance(value, datetime) and value.tzinfo:
@@ -131,13 +174,16 @@ def _local_datetime(value: Any, info: ValidationInfo) -> datetime | None:
     tz = (info.context or {}).get("tz")
     if tz is None:  # a programming error, not the user's: say so loudly
         raise TypeError("a form with a LocalDateTime field is parsed with tz=")
+    match = _DAY_AND_CLOCK.fullmatch(str(value).strip())
+    if match is None:
+        raise _bad_local_datetime()
+    day_text, clock_text = match.groups()
     try:
-        parsed = datetime.fromisoformat(str(value).strip())
+        day = _read_day(day_text)
+        clock = _read_clock(clock_text)
     except ValueError:
         raise _bad_local_datetime() from None
-    if not FIRST_PLAUSIBLE_YEAR <= parsed.year <= LAST_PLAUSIBLE_YEAR:
-        raise _bad_local_datetime()
-    return at_local(parsed.date(), parsed.time(), tz)
+    return at_local(day, clock, tz)
 
 
 # Tab, line feed and carriage return are typed (a note's lines); no other control
@@ -157,7 +203,9 @@ def _checkbox(value: Any) -> bool:
 # Text is stripped (Form's config); give it ``Field("", max_length=...)``.
 Text = str
 OptionalId = Annotated[int | None, BeforeValidator(_id)]
-IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
+# Read from day/month/year in either era or ISO (``_read_day``); named for the ISO form
+# links and query strings use.
+IsoDate = Annotated[date | None, BeforeValidator(_typed_date)]
 ClockTime = Annotated[time | None, BeforeValidator(_clock)]
 LocalDateTime = Annotated[datetime | None, BeforeValidator(_local_datetime)]
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
@@ -256,6 +304,12 @@ class Form(BaseModel):
         form._errors = {**files, **unreadable, **errors}
         form.check()
         return form
+
+    @classmethod
+    def max_length(cls, name: str) -> int | None:
+        """The length limit of text field ``name``, for the input's ``maxlength``."""
+        return next((rule.max_length for rule in cls.model_fields[name].metadata
+                     if getattr(rule, "max_length", None) is not None), None)
 
     def check(self) -> None:
         """Rules across fields; add errors with ``add_error``. Runs after every parse."""

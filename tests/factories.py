@@ -14,7 +14,7 @@ from prm.audit.service import Actor
 from prm.auth.deps import SESSION_COOKIE
 from prm.auth.passwords import hash_password
 from prm.auth.service import create_user, open_session
-from prm.i18n import current_language, gettext
+from prm.i18n import current_language, gettext, ngettext
 from prm.models.patient import Patient
 from prm.models.staff import Role, User
 from prm.patients import service as patients
@@ -141,5 +141,14 @@ def shown(message: str, language: str = "th", **params) -> str:
     token = current_language.set(language)
     try:
         return str(escape(gettext(message, **params)))
+    finally:
+        current_language.reset(token)
+
+
+def shown_plural(singular: str, plural: str, n: int, language: str = "th") -> str:
+    """An ``ngettext`` message as a page in ``language`` shows it for ``n``."""
+    token = current_language.set(language)
+    try:
+        return str(escape(ngettext(singular, plural, n)))
     finally:
         current_language.reset(token)

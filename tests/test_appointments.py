@@ -413,12 +413,12 @@ def test_a_reason_longer_than_the_record_holds_is_a_field_error_and_nothing_is_s
 
 def test_a_date_that_is_not_one_is_a_field_error_showing_what_was_typed(desk, session,
                                                                           clinic):
-    response = _book(desk, make_patient(session), clinic, day=None, date="14/02/2568")
+    response = _book(desk, make_patient(session), clinic, day=None, date="30/02/2568")
 
     assert response.status_code == 422
     error = response.text.split('id="e-date"')[1].split("</div>")[0]
-    assert "Use the date picker or YYYY-MM-DD (Christian era)." in error
-    assert 'value="14/02/2568"' in response.text
+    assert "Type the date as day/month/year" in error
+    assert 'value="30/02/2568"' in response.text
     assert _appointments(session) == []
 
 

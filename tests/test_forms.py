@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import Field
 
+from prm.formatting import format_date_input, input_text
 from prm.forms import (
     Checkbox,
     ClockTime,
@@ -81,26 +82,97 @@ def test_it_never_cuts_a_value_it_refuses_it_and_keeps_it_as_typed():
     assert form.typed["name"] == "Annabelle "
 
 
+def _bad_date_message(language: str) -> str:
+    token = current_language.set(language)
+    try:
+        example = format_date_input(date.today())  # in the language's era
+    finally:
+        current_language.reset(token)
+    return shown("Type the date as day/month/year, e.g. %(example)s.", language,
+                 example=example)
+
+
+TIME_MESSAGE = "Type the time as HH:MM on the 24-hour clock, e.g. 14:30."
+
+
 def test_it_says_what_is_wrong_beside_each_field_in_thai_and_english():
-    typed = {"clinic_id": "x", "day": "14/02/2568", "at": "9h", "colour": "green",
+    typed = {"clinic_id": "x", "day": "31/02/2568", "at": "9h", "colour": "green",
              "count": "many", "name": "ยาวเกินไป"}
 
     english, thai = _in("en", **typed), _in("th", **typed)
 
     assert english.errors == {
         "name": "At most 5 characters.", "clinic_id": "Choose one of the options.",
-        "day": "Use the date picker or YYYY-MM-DD (Christian era).",
-        "at": "Use the time picker or HH:MM (24-hour clock).",
+        "day": _bad_date_message("en"), "at": TIME_MESSAGE,
         "colour": "Choose one of the options.", "count": "Enter a whole number."}
-    assert thai.errors["day"] == shown("Use the date picker or YYYY-MM-DD (Christian era).")
+    assert thai.errors["day"] == _bad_date_message("th")
+    assert thai.errors["day"] != english.errors["day"]
     assert thai.errors["name"] == shown("At most %(n)s characters.", n=5)
     assert thai.errors["name"] != english.errors["name"]
-    assert thai.typed["day"] == "14/02/2568"
+    assert thai.typed["day"] == "31/02/2568"
 
 
-def test_it_refuses_a_buddhist_era_year_typed_as_an_iso_date():
-    assert _in("en", day="2568-02-14").errors == {
-        "day": "Use the date picker or YYYY-MM-DD (Christian era)."}
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("06/12/2569", date(2026, 12, 6)),  # as Thai pages show it: Buddhist era
+    ("6/12/2026", date(2026, 12, 6)),  # as English pages show it
+    ("06-12-2569", date(2026, 12, 6)),
+    ("6.12.2026", date(2026, 12, 6)),
+    ("06122569", date(2026, 12, 6)),  # a phone's digit pad has no slash
+    ("2026-12-06", date(2026, 12, 6)),  # ISO, as links and query strings carry it
+    ("2568-02-14", date(2025, 2, 14)),  # a Buddhist-era year typed the ISO way
+    (" 14/2/2518 ", date(1975, 2, 14)),
+])
+def test_dates_are_read_as_pages_show_them_in_either_era(typed, expected):
+    assert _in("en", day=typed).day == expected
+    assert _in("th", day=typed).day == expected
+
+
+def test_a_two_digit_year_is_refused_with_a_clear_word():
+    form = _in("en", day="06/12/69")
+
+    assert form.day is None
+    assert form.errors["day"].startswith("Write the year in full, with 4 digits")
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("14:30", time(14, 30)), ("9:05", time(9, 5)), ("14.30", time(14, 30)),
+    ("1430", time(14, 30)), ("09:30:00", time(9, 30)),
+])
+def test_times_are_read_on_the_24_hour_clock(typed, expected):
+    assert _in("en", at=typed).at == expected
+
+
+@pytest.mark.parametrize("typed", ["2:30 PM", "25:00", "14:61", "soon"])
+def test_a_time_that_is_not_one_is_a_field_error(typed):
+    assert _in("en", at=typed).errors == {"at": TIME_MESSAGE}
+
+
+@pytest.mark.parametrize("typed", ["06/12/2569 14:30", "6/12/2026 14:30", "2026-12-06T14:30",
+                                   "2026-12-06 14:30:00"])
+def test_a_date_and_time_is_read_in_the_hospitals_zone(typed):
+    assert _in("th", when=typed).when == datetime(2026, 12, 6, 7, 30, tzinfo=UTC)
+
+
+def test_a_date_and_time_that_is_not_one_is_a_field_error():
+    assert set(_in("en", when="06/12/2569").errors) == {"when"}
+    assert set(_in("en", when="tomorrow 14:30").errors) == {"when"}
+
+
+@pytest.mark.parametrize(("language", "shown_as"), [("th", "06/12/2569"), ("en", "06/12/2026")])
+def test_inputs_show_dates_as_the_page_does(language, shown_as):
+    token = current_language.set(language)
+    try:
+        assert input_text(date(2026, 12, 6), "date", BANGKOK) == shown_as
+        assert input_text("2026-12-06", "date", BANGKOK) == shown_as  # from a link
+        assert input_text("2026-12-06T07:30:00+00:00", "datetime-local",
+                          BANGKOK) == shown_as + " 14:30"
+        assert input_text("2026-12-06T14:30", "datetime-local", BANGKOK) == shown_as + " 14:30"
+        assert input_text(time(9, 5), "time", BANGKOK) == "09:05"
+        # What was typed and refused is shown as typed, whatever it looks like.
+        assert input_text("31/02/2568", "date", BANGKOK) == "31/02/2568"
+        assert input_text("2568-02-14", "date", BANGKOK) == "2568-02-14"
+    finally:
+        current_language.reset(token)
 
 
 def test_numbers_outside_their_range_are_field_errors():
@@ -113,7 +185,7 @@ def test_rules_across_fields_do_not_hide_a_fields_own_error():
     bad_day = _in("en", urgent="on", day="soon")
 
     assert missing_day.errors == {"day": "An urgent one needs a day."}
-    assert bad_day.errors == {"day": "Use the date picker or YYYY-MM-DD (Christian era)."}
+    assert bad_day.errors == {"day": _bad_date_message("en")}
 
 
 def test_a_fresh_form_shows_its_values_as_text():

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from prm.auth import passwords, service, throttle
+from prm.i18n import current_language
 from prm.models.staff import LoginThrottle
 from prm.models.types import utcnow
-from tests.factories import PASSWORD, login, make_staff, shown
+from tests.factories import PASSWORD, login, make_staff, shown_plural
 
 STRANGER, WARD = "10.0.0.66", "10.1.2.3"
 
@@ -83,9 +84,12 @@ def test_an_address_failing_across_many_usernames_is_throttled_for_every_one(
     assert answers[-1] == 429
     refused = login(stranger, nurse.username, PASSWORD)
     assert refused.status_code == 429
-    assert shown("Too many failed attempts from this computer. Try again in %(minutes)s "
-                 "minute(s).", minutes=round(settings.login_address_block_seconds / 60)
-                 ) in refused.text  # not counted while blocked: the block does not grow
+    minutes = round(settings.login_address_block_seconds / 60)
+    assert shown_plural("Too many failed attempts from this computer. Try again in %(num)s "
+                        "minute.",
+                        "Too many failed attempts from this computer. Try again in %(num)s "
+                        "minutes.", minutes) in refused.text  # not counted while blocked
+    assert "(s)" not in refused.text
     assert login(_browser(app, WARD), nurse.username, PASSWORD).status_code == 303
 
 
@@ -207,3 +211,20 @@ def test_a_failure_with_a_known_name_writes_what_an_unknown_one_does(session, se
     rows = session.exec(select(LoginThrottle)).all()
     assert len(rows) == 4
     assert {row.failures for row in rows} == {1}
+
+
+@pytest.mark.parametrize(("seconds", "english", "thai"), [
+    (60, "Try again in 1 minute.", "โปรดลองใหม่ในอีก 1 นาที"),
+    (900, "Try again in 15 minutes.", "โปรดลองใหม่ในอีก 15 นาที"),
+])
+def test_the_lock_out_message_counts_its_minutes_in_words(seconds, english, thai):
+    token = current_language.set("en")
+    try:
+        assert service._locked_message(seconds).endswith(english)
+    finally:
+        current_language.reset(token)
+    token = current_language.set("th")
+    try:
+        assert service._locked_message(seconds).endswith(thai)
+    finally:
+        current_language.reset(token)

@@ -65,6 +65,20 @@ BY_NUMBER = [
     ("0812345", ["target"]),  # the start of a phone number
     ("02 123 4567", ["other"]),  # a landline
 ]
+# Part of a number, as staff are told it: its start, or its last digits; 4 digits at least.
+BY_PART_OF_A_PHONE = [
+    ("234 5678", ["target"]),  # the last digits, as they are said
+    ("2345678", ["target"]),
+    ("34-5678", ["target"]),
+    ("5678", ["target"]),
+    ("081-234", ["target"]),  # the start, from the leading 0
+    ("0812", ["target"]),
+    ("2222", ["namesake"]),
+    ("1 2222", ["namesake"]),
+    ("678", []),  # three digits match too many people: not searched as a phone
+    ("081", []),
+    ("8765", []),  # the digits backwards are not the number
+]
 BY_NAME = [
     ("สวัส", ["target"]),  # the middle of a Thai family name
     ("ศรีสวัสดิ์", ["target"]),
@@ -85,6 +99,20 @@ TOO_SHORT = [(query, []) for query in ["", "   ", "s", "ส", "6", "0", "-", "+"
 
 def test_it_finds_patients_by_hn_national_id_and_phone(session, registry):
     assert _misses(session, registry, BY_NUMBER) == []
+
+
+def test_it_finds_patients_by_part_of_their_phone_number(session, registry):
+    assert _misses(session, registry, BY_PART_OF_A_PHONE) == []
+
+
+def test_a_number_changed_is_found_by_its_new_last_digits(session, registry):
+    target = registry["target"]
+    target.phone_e164 = "+66899990000"
+    session.add(target)
+    session.commit()
+
+    assert _found(session, "999 0000") == {target.id}
+    assert _found(session, "234 5678") == set()
 
 
 def test_it_finds_patients_by_thai_or_english_name(session, registry):

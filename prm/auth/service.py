@@ -19,7 +19,7 @@ from prm.auth.passwords import (
 )
 from prm.config import Settings
 from prm.errors import Conflict, ValidationFailed
-from prm.i18n import _
+from prm.i18n import _, ngettext
 from prm.models.staff import Role, User, UserSession
 from prm.models.types import utcnow
 
@@ -158,8 +158,10 @@ def _logged_in(session: Session, *, user: User, keys: throttle.Keys,
 
 def _locked_message(seconds: int) -> str:
     minutes = max(1, round(seconds / 60))
-    return _("Too many failed attempts from this computer. Try again in %(minutes)s "
-             "minute(s).", minutes=minutes)
+    return ngettext("Too many failed attempts from this computer. Try again in %(num)s "
+                    "minute.",
+                    "Too many failed attempts from this computer. Try again in %(num)s "
+                    "minutes.", minutes)
 
 
 def open_session(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String
+from sqlalchemy import Column, Computed, Index, String
 from sqlmodel import Field, SQLModel
 
 from prm.models.types import UTCDateTime, utcnow
@@ -61,6 +61,10 @@ class Patient(SQLModel, table=True):
 
     phone_e164: str | None = Field(default=None, max_length=20, index=True)
     phone_alt_e164: str | None = Field(default=None, max_length=20, index=True)
+    # phone_e164 backwards, kept by the database itself (migration 0008): the last digits
+    # of a number ("534 9306") are then the start of this one, which a b-tree index finds.
+    phone_e164_reversed: str | None = Field(default=None, sa_column=Column(
+        String(20), Computed("reverse(phone_e164)"), nullable=True))
     preferred_language: str = Field(default="th", max_length=8)
     preferred_channel: Channel = Field(default=Channel.sms, sa_type=String(10))
 

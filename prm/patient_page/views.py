@@ -60,6 +60,8 @@ def _detail_context(page: Overview, group: str = "", action_error: PrmError | No
         "patient_id": page.patient.id,
         "sms_consent": page.patient.sms_consent,
         "segment": page.segment,
+        "deciding_coverage_id": page.deciding_coverage_id,
+        "current_coverage_ids": page.current_coverage_ids,
         "coverages": page.coverages,
         "segment_names": page.segment_names,
         "segment_options": list(page.segment_names.items()),
@@ -69,6 +71,8 @@ def _detail_context(page: Overview, group: str = "", action_error: PrmError | No
         "group": group,
         "today": date.today(),
         **_form_labels(current_language.get()),
+        "note_limit": NoteForm.max_length("text"),
+        "contact_note_limit": ContactForm.max_length("note"),
         "upcoming": page.upcoming,
         "clinics": {clinic.id: clinic for clinic in page.clinics},
         "clinic_options": [(str(c.id), c.name_th if thai else c.name_en)

@@ -4,8 +4,10 @@
 the search (its kind and the patients shown, never what was typed).
 
 Every branch is an indexed lookup so the registry stays fast at hundreds of thousands
-of patients: identifiers by exact or prefix match on b-tree indexes, names by substring
-through trigram indexes (pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite).
+of patients: identifiers by exact or prefix match on b-tree indexes (a phone's last
+digits as a prefix of the number written backwards, ``phone_e164_reversed``), names by
+substring through trigram indexes (pg_trgm on PostgreSQL, an FTS5 trigram table on
+SQLite).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from prm.patients.identifiers import (
 )
 
 MIN_NAME_CHARS = 2
+# A partial phone number is searched from this many digits: fewer match too many people.
+MIN_PHONE_DIGITS = 4
 TRIGRAM = 3
 # What staff type to find someone is short. A longer query would make work that grows with
 # its length (a trigram per character, matched against every name), so it is refused
@@ -138,11 +142,19 @@ def _number_condition(session: Session, query: str, digits: str) -> ColumnElemen
     full_phone = normalise_phone(query)
     if full_phone:
         options += [Patient.phone_e164 == full_phone, Patient.phone_alt_e164 == full_phone]
-    else:
-        partial = phone_prefix(query)
-        if partial and len(partial) >= 6:
-            options.append(_prefix(session, col(Patient.phone_e164), partial))
+    elif len(digits.lstrip("+")) >= MIN_PHONE_DIGITS:
+        options.append(_partial_phone(session, query, digits))
     return or_(*options)
+
+
+def _partial_phone(session: Session, query: str, digits: str) -> ColumnElement[bool]:
+    """Part of a mobile number: its start as Thai numbers are written ("081-534", from the
+    leading 0 or a "+"), else its last digits ("534 9306"), which are the start of the
+    number written backwards (an indexed column the database keeps)."""
+    start = phone_prefix(query)
+    if start:
+        return _prefix(session, col(Patient.phone_e164), start)
+    return _prefix(session, col(Patient.phone_e164_reversed), digits[::-1])
 
 
 def _name_condition(session: Session, query: str, limit: int) -> ColumnElement[bool] | None:

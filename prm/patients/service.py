@@ -22,7 +22,13 @@ from prm.models.patient import Coverage, Patient
 from prm.models.segment import FOREIGN_UNINSURED, SELF_PAY, Segment
 from prm.models.types import utcnow
 from prm.patients.forms import PatientForm
-from prm.segments.derivation import hospital_today, refresh_segments
+from prm.segments.derivation import (
+    deciding_coverage,
+    derive_segment,
+    hospital_today,
+    is_current,
+    refresh_segments,
+)
 from prm.timeline import TimelineItem
 
 # Fields whose change is worth naming on the timeline ("phone, SMS consent changed").
@@ -331,7 +337,11 @@ class Overview:
     """The 360° page's reading of one patient: rows to show, nothing to change."""
 
     patient: Row
-    segment: Row | None  # the patient's own, even when it is inactive now
+    # The segment the rule gives today (prm.segments.derivation), even when it is inactive
+    # now, and the coverage it comes from (None: from the nationality, no current one).
+    segment: Row | None
+    deciding_coverage_id: int | None
+    current_coverage_ids: frozenset[int]
     segment_names: dict[str, str]  # active ones, rank order, current language
     coverages: list[Row]  # active first, newest first
     upcoming: list[Row]  # next booked appointments, soonest first
@@ -354,11 +364,18 @@ def overview(session: Session, *, patient_id: int, group: str = "",
 def _overview_of(found: dict[str, list], timeline_limit: int) -> Overview:
     if not found["patient"]:
         raise NotFound(_("No patient with that id."))
-    patient = found["patient"][0]
+    patient, coverages = found["patient"][0], found["coverages"]
+    # The badge and the coverage panel both say what the rule says today, whatever the
+    # stored segment was when it was last refreshed.
+    ranks, today = {s.code: s.rank for s in found["segments"]}, hospital_today(get_settings().tz)
+    code = derive_segment(coverages, nationality=patient.nationality, ranks=ranks, today=today)
+    deciding = deciding_coverage(coverages, ranks=ranks, today=today)
     return Overview(
         patient=patient,
-        segment=next((s for s in found["segments"] if s.code == patient.segment_code), None),
-        segment_names=names_of(found["segments"]), coverages=found["coverages"],
+        segment=next((s for s in found["segments"] if s.code == code), None),
+        deciding_coverage_id=deciding.id if deciding else None,
+        current_coverage_ids=frozenset(c.id for c in coverages if is_current(c, today)),
+        segment_names=names_of(found["segments"]), coverages=coverages,
         upcoming=found["upcoming"], clinics=found["clinics"],
         timeline=timeline.merge(found, timeline_limit),
     )

@@ -5,14 +5,15 @@ read from claims (``FALLBACK_SOURCE``) counts only when the patient has no other
 coverage; with none at all, a foreign patient is ``foreign_uninsured`` and a Thai
 patient ``self_pay``. The registration desk, the coverage forms, the FHIR ingest and
 the demo generator all call ``derive_segment`` (one patient, facts in hand) or
-``refresh_segments`` (patients in the database).
+``refresh_segments`` (patients in the database); the patient page explains its badge
+with ``deciding_coverage``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
@@ -39,6 +40,9 @@ class CoverageFacts(Protocol):
     valid_to: date | None
 
 
+Facts = TypeVar("Facts", bound=CoverageFacts)
+
+
 def hospital_today(tz: ZoneInfo, now: datetime | None = None) -> date:
     """The date in the hospital's zone: coverage runs by the hospital's calendar, and in
     Bangkok the UTC date is yesterday's until 07:00."""
@@ -55,11 +59,19 @@ def is_current(coverage: CoverageFacts, today: date) -> bool:
 def derive_segment(coverages: Iterable[CoverageFacts], *, nationality: str,
                    ranks: dict[str, int], today: date) -> str:
     """The segment these coverages give a patient of ``nationality`` on ``today``."""
+    deciding = deciding_coverage(coverages, ranks=ranks, today=today)
+    if deciding is not None:
+        return deciding.segment_code
+    return FOREIGN_UNINSURED if nationality != HOME_NATIONALITY else SELF_PAY
+
+
+def deciding_coverage(coverages: Iterable[Facts], *, ranks: dict[str, int],
+                      today: date) -> Facts | None:
+    """The coverage the segment comes from on ``today``; None when none is current, so
+    the segment comes from the patient's nationality (``derive_segment``)."""
     current = [c for c in coverages if is_current(c, today)]
     primary = [c for c in current if c.source != FALLBACK_SOURCE] or current
-    if primary:
-        return min(primary, key=lambda c: ranks.get(c.segment_code, 1000)).segment_code
-    return FOREIGN_UNINSURED if nationality != HOME_NATIONALITY else SELF_PAY
+    return min(primary, key=lambda c: ranks.get(c.segment_code, 1000)) if primary else None
 
 
 def segment_ranks(session: Session) -> dict[str, int]:

@@ -25,7 +25,11 @@ def _tz():
 
 
 def _age(birth_date):
-    return formatting.age_in_years(birth_date, datetime.now(UTC).astimezone(_tz()).date())
+    return formatting.age_in_years(birth_date, _hospital_today())
+
+
+def _hospital_today():
+    return datetime.now(UTC).astimezone(_tz()).date()
 
 
 @cache
@@ -53,7 +57,8 @@ def _environment(language: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)
     env.globals.update(LANGUAGES=i18n.LANGUAGES, can=_can, role_label=_role_label,
-                       now_utc=lambda: datetime.now(UTC))
+                       now_utc=lambda: datetime.now(UTC), hospital_today=_hospital_today,
+                       input_text=lambda value, kind: formatting.input_text(value, kind, _tz()))
     env.filters.update(
         date=lambda value: formatting.format_date(value, _tz()),
         datetime=lambda value: formatting.format_datetime(value, _tz()),

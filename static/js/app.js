@@ -77,3 +77,53 @@
     }
   }, true);
 })();
+
+// issue 12: a counter under every text area with a maxlength ("123 / 4,000"), saying how
+// many characters are left near the limit. The browser enforces maxlength without script;
+// the words come from the page (data-left-one / data-left-many, "{n}" for the number).
+(function () {
+  "use strict";
+  var NEAR = 0.9;  // from 90 % of the limit the counter says what is left
+
+  function counterFor(area) {
+    var id = area.id + "-count";
+    var counter = document.getElementById(id);
+    if (!counter) {
+      counter = document.createElement("div");
+      counter.id = id;
+      counter.className = "char-count";
+      area.insertAdjacentElement("afterend", counter);
+    }
+    return counter;
+  }
+
+  function update(area) {
+    var limit = parseInt(area.getAttribute("maxlength"), 10);
+    if (!limit || !area.id) { return; }
+    var used = area.value.length;
+    var left = Math.max(limit - used, 0);
+    var counter = counterFor(area);
+    var text = used.toLocaleString("en") + " / " + limit.toLocaleString("en");
+    var near = used >= limit * NEAR;
+    if (near) {
+      var words = area.getAttribute(left === 1 ? "data-left-one" : "data-left-many") || "";
+      text += " · " + words.replace("{n}", left.toLocaleString("en"));
+    }
+    counter.textContent = text;
+    counter.classList.toggle("near", near);
+    counter.classList.toggle("full", left === 0);
+    // Read out only when it matters, not at every keystroke.
+    if (near) { counter.setAttribute("aria-live", "polite"); } else { counter.removeAttribute("aria-live"); }
+  }
+
+  function updateAll(root) {
+    var areas = (root || document).querySelectorAll("textarea[maxlength]");
+    Array.prototype.forEach.call(areas, update);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("textarea[maxlength]")) { update(event.target); }
+  });
+  document.addEventListener("DOMContentLoaded", function () { updateAll(document); });
+  document.addEventListener("htmx:load", function (event) { updateAll(event.target); });
+})();

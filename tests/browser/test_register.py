@@ -21,7 +21,7 @@ TYPED = {
     "#f-family_name_th": "แสงทอง",
     "#f-given_name_en": "Suda",
     "#f-family_name_en": "Saengthong",
-    "#f-birth_date": "1975-03-14",
+    "#f-birth_date": "14/03/1975",
     "#f-phone": "081 234 5678",
     "#f-payer_name": "สปสช.",
 }
