@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
     # Name under which `prm fhir import` keys records read from files.
     fhir_import_source: str = "file-import"
 
+    # The hours the booking form offers free slots in, hospital time ("HH:MM-HH:MM"):
+    # clinics and clinicians have no hours of their own yet, so one working day for all.
+    # Staff may still type a time outside them.
+    clinic_hours: str = Field(default="08:00-16:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+
     sms_provider: str = "console"
     embedded_worker: bool = True
     # Threads per web process for sync routes (see prm.app.limit_request_threads).
@@ -107,6 +113,19 @@ class Settings(BaseSettings):
         if self.environment == "production":
             self.cookie_secure = True
         return self
+
+    @model_validator(mode="after")
+    def _clinic_hours_open_before_they_close(self) -> Settings:
+        opens, closes = self.clinic_day
+        if opens >= closes:
+            raise ValueError("PRM_CLINIC_HOURS must open before it closes, e.g. 08:00-16:00")
+        return self
+
+    @property
+    def clinic_day(self) -> tuple[time, time]:
+        """``clinic_hours`` as (opens, closes)."""
+        opens, closes = self.clinic_hours.split("-")
+        return time.fromisoformat(opens), time.fromisoformat(closes)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -81,6 +81,7 @@ SHOWS_NO_PATIENT_DATA = {
     "/worklists/count": "a count",
     "/patients/new": "an empty registration form",
     "/appointments/clinicians": "clinicians' names for a select",
+    "/appointments/slots": "a clinician's free times: times only, no patient or booking",
 }
 # Audited, but with no patient to name: the raw text of a resource that could not be
 # read or mapped to one.

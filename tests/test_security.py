@@ -138,8 +138,8 @@ def test_it_keeps_the_query_string_in_the_next_address(client):
 
 # What each role may do, written out from DESIGN §4 rather than read from permissions.py.
 GRANTS = {
-    "front_desk": {"patient_view", "patient_edit", "contact_log"},
-    "nurse": {"patient_view", "patient_edit", "contact_log"},
+    "front_desk": {"patient_view", "patient_edit", "contact_log", "appointments"},
+    "nurse": {"patient_view", "patient_edit", "contact_log", "appointments"},
     "quality": {"patient_view", "segments_view"},
     "admin": {"users_manage", "audit_view", "segments_view", "integration_manage"},
 }
@@ -159,6 +159,7 @@ ROUTE_PERMISSIONS = [
     ("POST", "/patients/{patient_id}/coverages/{coverage_id}/end", "patient_edit"),
     ("POST", "/patients/{patient_id}/contacts", "contact_log"),
     ("POST", "/patients/{patient_id}/notes", "contact_log"),
+    ("GET", "/appointments/slots", "appointments"),
     ("GET", "/segments", "segments_view"),
     ("GET", "/admin", "users_manage"),
     ("GET", "/admin/users", "users_manage"),

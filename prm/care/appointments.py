@@ -7,7 +7,8 @@ booking the same slot at once cannot both succeed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, insert, literal, update
@@ -17,7 +18,7 @@ from sqlmodel import Session, col, select
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.errors import Conflict, NotFound, ValidationFailed
-from prm.forms import column_limit
+from prm.forms import at_local, column_limit
 from prm.i18n import _
 from prm.models.audit import AuditAction
 from prm.models.care import (
@@ -32,6 +33,17 @@ from prm.models.patient import Patient
 from prm.models.types import UTCDateTime, utcnow
 
 REASON_LIMIT = column_limit(Appointment, "reason")
+# Statuses whose booking holds the clinician's time: cancelled and no-show slots are free
+# again (the unique index on a clinician's slot says the same).
+SLOT_HOLDING_STATUSES = (*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.arrived,
+                         AppointmentStatus.fulfilled)
+# The longest booking the desk takes: one that started this long before a time cannot
+# reach it, so the search for clashes looks no further back.
+LONGEST_BOOKING_MINUTES = 480
+# The grid the slot picker offers times on (besides the moment each booking ends).
+SLOT_STEP = timedelta(minutes=15)
+# How far ahead the slot picker looks for the next day with a free time.
+NEXT_FREE_DAY_WITHIN = 14
 # Which status may follow which; anything else is refused with a clear message.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     # Awaiting confirmation: the patient may still come, or not, like a booked one.
@@ -137,7 +149,7 @@ def _validate_booking(session, clinic_id, clinician_id, starts_at, minutes) -> N
         errors["starts_at"] = _("Choose a date and time.")
     elif starts_at < utcnow() - timedelta(days=1):
         errors["starts_at"] = _("That time is in the past.")
-    if not 5 <= minutes <= 480:
+    if not 5 <= minutes <= LONGEST_BOOKING_MINUTES:
         errors["minutes"] = _("Between 5 and 480 minutes.")
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
@@ -152,27 +164,112 @@ def _refuse_too_long(**texts: str) -> None:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
 
 
-def _refuse_double_booking(session, clinician_id, starts_at, minutes, exclude_id) -> None:
-    """Refuse an overlapping slot of the same clinician, naming when it is free."""
-    if not clinician_id:
-        return
-    ends_at = starts_at + timedelta(minutes=minutes)
-    candidates = session.exec(
-        select(Appointment).where(
+def _held_times(session, *, clinician_id: int, starts: datetime, ends: datetime,
+                exclude_id: int | None = None) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the clinician's bookings that hold time within [starts, ends):
+    one query, for a booking's clash check or a whole day's (or fortnight's) slots."""
+    rows = session.exec(
+        select(Appointment.id, Appointment.starts_at, Appointment.minutes).where(
             Appointment.clinician_id == clinician_id,
-            col(Appointment.status).in_(
-                [*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.arrived,
-                 AppointmentStatus.fulfilled]),
-            Appointment.starts_at < ends_at,
-            Appointment.starts_at > starts_at - timedelta(hours=8),
+            col(Appointment.status).in_(SLOT_HOLDING_STATUSES),
+            Appointment.starts_at < ends,
+            Appointment.starts_at > starts - timedelta(minutes=LONGEST_BOOKING_MINUTES),
         )
     ).all()
-    for other in candidates:
-        if other.id != exclude_id and other.starts_at + timedelta(minutes=other.minutes) > \
-                starts_at:
-            message = _("This clinician already has a patient at that time. Choose another "
-                        "time or clinician.")
-            raise Conflict(message, field_errors={"starts_at": message})
+    held = [(start, start + timedelta(minutes=minutes)) for row_id, start, minutes in rows
+            if row_id != exclude_id]
+    return [(start, end) for start, end in held if end > starts]
+
+
+def clashes(starts_at: datetime, minutes: int, held: list[tuple[datetime, datetime]]) -> bool:
+    """The clash rule, the only one: a booking clashes when it overlaps a held time (one
+    that ends as it starts, or starts as it ends, does not)."""
+    ends_at = starts_at + timedelta(minutes=minutes)
+    return any(start < ends_at and end > starts_at for start, end in held)
+
+
+def _refuse_double_booking(session, clinician_id, starts_at, minutes, exclude_id) -> None:
+    """Refuse an overlapping slot of the same clinician (a booking without a clinician
+    holds nobody's time)."""
+    if not clinician_id:
+        return
+    held = _held_times(session, clinician_id=clinician_id, starts=starts_at,
+                       ends=starts_at + timedelta(minutes=minutes), exclude_id=exclude_id)
+    if clashes(starts_at, minutes, held):
+        message = _("This clinician already has a patient at that time. Choose another "
+                    "time or clinician.")
+        raise Conflict(message, field_errors={"starts_at": message})
+
+
+# --- the slot picker ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlotOffer:
+    """What the booking form offers for a clinician's day: the free start times (UTC, in
+    order), and when there are none, the next day that has some (None: none soon)."""
+
+    day: date
+    starts: list[datetime]
+    next_free_day: date | None = None
+
+
+def _opening(day: date, hours: tuple[time, time], tz: ZoneInfo) -> tuple[datetime, datetime]:
+    opens, closes = hours
+    return at_local(day, opens, tz), at_local(day, closes, tz)
+
+
+def _free_starts(day: date, *, minutes: int, held: list[tuple[datetime, datetime]],
+                 hours: tuple[time, time], tz: ZoneInfo, now: datetime) -> list[datetime]:
+    """The day's candidate times (the grid, and the end of each booking so no gap is
+    lost) that are not past, end by closing time and clash with nothing held."""
+    opens, closes = _opening(day, hours, tz)
+    grid = {opens + SLOT_STEP * n for n in range((closes - opens) // SLOT_STEP + 1)}
+    after_bookings = {end for _start, end in held if opens < end < closes}
+    length = timedelta(minutes=minutes)
+    return sorted(start for start in grid | after_bookings
+                  if start >= now and start + length <= closes
+                  and not clashes(start, minutes, held))
+
+
+def free_slots(session: Session, *, clinician_id: int, day: date, minutes: int,
+               hours: tuple[time, time], tz: ZoneInfo, now: datetime) -> list[datetime]:
+    """The times on ``day`` (in ``tz``, within the opening ``hours``) at which a booking of
+    ``minutes`` with the clinician would not clash, as UTC datetimes in order. Times
+    already past ``now`` are not offered. One query for the day's bookings."""
+    opens, closes = _opening(day, hours, tz)
+    held = _held_times(session, clinician_id=clinician_id, starts=opens, ends=closes)
+    return _free_starts(day, minutes=minutes, held=held, hours=hours, tz=tz, now=now)
+
+
+def next_free_day(session: Session, *, clinician_id: int, after: date, minutes: int,
+                  hours: tuple[time, time], tz: ZoneInfo, now: datetime) -> date | None:
+    """The first day after ``after`` (within NEXT_FREE_DAY_WITHIN days) on which the
+    clinician has a free time, or None. One query for the whole span."""
+    days = [after + timedelta(days=n) for n in range(1, NEXT_FREE_DAY_WITHIN + 1)]
+    held = _held_times(session, clinician_id=clinician_id, starts=_opening(days[0], hours, tz)[0],
+                       ends=_opening(days[-1], hours, tz)[1])
+    return next((day for day in days
+                 if _free_starts(day, minutes=minutes, held=held, hours=hours, tz=tz, now=now)),
+                None)
+
+
+def offer_slots(session: Session, *, clinic_id: int | None, clinician_id: int | None,
+                day: date, minutes: int, hours: tuple[time, time], tz: ZoneInfo,
+                now: datetime) -> SlotOffer | None:
+    """The slot picker's answer: the day's free times, or the next day that has some.
+
+    None until an active clinician of the clinic is chosen: only a clinician's bookings
+    clash (a booking without one holds nobody's time), so a clinic alone has no slots."""
+    if not clinic_id or clinician_id not in {
+            clinician.id for clinician in clinicians(session, clinic_id=clinic_id)}:
+        return None
+    starts = free_slots(session, clinician_id=clinician_id, day=day, minutes=minutes,
+                        hours=hours, tz=tz, now=now)
+    if starts:
+        return SlotOffer(day=day, starts=starts)
+    return SlotOffer(day=day, starts=[], next_free_day=next_free_day(
+        session, clinician_id=clinician_id, after=day, minutes=minutes, hours=hours, tz=tz,
+        now=now))
 
 
 def _flush_slot(session: Session) -> None:

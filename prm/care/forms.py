@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,8 @@ from prm.models.care import Appointment, AppointmentStatus
 from prm.models.patient import Patient
 
 DESK = "/appointments"
+# An appointment's length, as the booking form and the slot picker read it.
+BookingMinutes = Annotated[int, Field(ge=5, le=480, multiple_of=5)]
 # A "next" longer than this is no page of ours.
 NEXT_LIMIT = 500
 
@@ -67,7 +69,7 @@ class AppointmentForm(Form):
     clinician_id: OptionalId = None
     date: IsoDate = None
     time: ClockTime = None
-    minutes: int = Field(15, ge=5, le=480, multiple_of=5)
+    minutes: BookingMinutes = 15
     reason: Text = Field("", max_length=column_limit(Appointment, "reason"))
 
     def starts_at(self, tz: ZoneInfo) -> datetime | None:
@@ -75,6 +77,18 @@ class AppointmentForm(Form):
         if self.date is None or self.time is None:
             return None
         return at_local(self.date, self.time, tz)
+
+
+class SlotQuery(Form):
+    """What the slot picker reads from the booking form (the query string): the clinic,
+    clinician, date and length chosen, and the time already in the time field (to mark
+    it). Parsed by the same field types as the booking form, so the date reads alike."""
+
+    clinic_id: OptionalId = None
+    clinician_id: OptionalId = None
+    date: IsoDate = None
+    minutes: BookingMinutes = 15
+    time: ClockTime = None
 
 
 class StatusForm(Form):

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember, list_users
 from prm.care import appointments, day
-from prm.care.forms import AppointmentForm, ClinicianQuery, DayFilter, StatusForm
+from prm.care.forms import AppointmentForm, ClinicianQuery, DayFilter, SlotQuery, StatusForm
 from prm.care.labels import appointment_status_labels
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
@@ -163,6 +163,24 @@ def clinician_options(request: Request, session: SessionDep, user: Desk):
     return render(request, "appointments/_clinician_options.html", {
         "options": _clinician_options(session, query.clinic_id or query.clinic),
         "value": query.clinician_id or query.clinician})
+
+
+@router.get("/slots")
+def free_slots(request: Request, session: SessionDep, user: Desk):
+    """The booking form's slot picker (htmx): the chosen clinician's free times on the
+    chosen day as buttons, or the next day that has some. Times only, no patient's data,
+    so nothing is audited."""
+    query = SlotQuery.parse(request.query_params)
+    offer = None
+    if query.date:
+        offer = appointments.offer_slots(
+            session, clinic_id=query.clinic_id, clinician_id=query.clinician_id,
+            day=query.date, minutes=query.minutes,
+            hours=request.app.state.settings.clinic_day, tz=_tz(request), now=utcnow())
+    return render(request, "appointments/_slots.html", {
+        "query": query, "offer": offer, "tz": _tz(request), "today": _today(request),
+        "next_day_text": offer and offer.next_free_day
+        and SlotQuery(date=offer.next_free_day).typed["date"]})
 
 
 # --- booking ------------------------------------------------------------------------------

@@ -127,3 +127,27 @@
   document.addEventListener("DOMContentLoaded", function () { updateAll(document); });
   document.addEventListener("htmx:load", function (event) { updateAll(event.target); });
 })();
+
+(function () {
+  "use strict";
+  // Booking form, issue 12 (the slot picker, appointments/_slots.html): a free time fills
+  // the time field and is marked; a "next day with free times" fills the date, and the
+  // date's change fetches that day's times. Typing a time marks the slot it matches.
+  function markSlot(clock) {
+    document.querySelectorAll("[data-fill-time]").forEach(function (slot) {
+      slot.setAttribute("aria-pressed", slot.getAttribute("data-fill-time") === clock ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var slot = event.target.closest("[data-fill-time], [data-fill-date]");
+    if (!slot) { return; }
+    var time = slot.getAttribute("data-fill-time");
+    var field = document.getElementById(time ? "f-time" : "f-date");
+    if (!field) { return; }
+    field.value = time || slot.getAttribute("data-fill-date");
+    if (time) { markSlot(time); } else { field.dispatchEvent(new Event("change", { bubbles: true })); }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "f-time") { markSlot(event.target.value); }
+  });
+})();
