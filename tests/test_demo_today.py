@@ -139,3 +139,20 @@ def test_working_the_lists_again_changes_nothing(demo):
     with Session(demo) as session:
         assert session.exec(select(func.count()).select_from(WorklistAttempt)).one() == before
     assert (again.closed, again.attempts, again.held) == (0, 0, 0)
+
+
+def test_a_demo_made_on_a_sunday_still_has_a_working_today(tmp_path):
+    sunday = datetime(2026, 11, 8, 7, 0, tzinfo=UTC)  # 14:00 in Bangkok
+    engine = fresh_sqlite(tmp_path)
+    generate_demo(engine, patients=2000, seed=1)
+    generate_care(engine, seed=1, reference=sunday)
+    start = datetime(2026, 11, 8, tzinfo=UTC) - BANGKOK
+    with Session(engine) as session:
+        days = Counter((a.starts_at + BANGKOK).date() for a in session.exec(select(
+            Appointment).where(Appointment.starts_at >= start - timedelta(days=6),
+                               Appointment.starts_at < start + timedelta(days=8))))
+    engine.dispose()
+
+    assert days[sunday.date()] >= 10  # the day the demo is tried: a weekend clinic
+    weekend = [day for day in days if day.weekday() >= 5 and day != sunday.date()]
+    assert weekend == []  # the other weekends stay closed

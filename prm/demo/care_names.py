@@ -135,7 +135,10 @@ class Calendar:
         self.times = [start - BANGKOK + i * DAY + m * QUARTER
                       for i in range(days) for m in range(MARKS)]
         self.stamps = [self.stamp(t) for t in self.times]
-        weekdays = [(first_day + i * DAY).weekday() for i in range(days)]
+        # The demo's today is a working day whatever the weekday (a weekend clinic), so
+        # the desk and the worklists have a day to show on the day the demo is tried.
+        weekdays = [0 if i + self.first == 0 else (first_day + i * DAY).weekday()
+                    for i in range(days)]
         self.snapped = [self._weekday(i, weekdays[i]) for i in range(days)]
         self.weekdays = [i + self.first for i in range(days) if weekdays[i] < 5]
 
