@@ -39,3 +39,22 @@ def test_values_in_a_translated_text_are_escaped(language):
     rendered = template.render(value="<b>7</b>")
 
     assert "&lt;b&gt;7&lt;/b&gt;" in rendered and "<b>" not in rendered
+
+
+def test_a_fields_extra_attributes_reach_the_browser_as_attributes():
+    template = templating.ENVIRONMENTS["en"].from_string(
+        '{% from "macros/forms.html" import field %}'
+        '{{ field("minutes", "Length", "15", type="number", attrs={"min": 5, "step": 5,'
+        ' "inputmode": "numeric", "autofocus": true}) }}')
+
+    html = template.render(csrf_token="x")
+
+    assert 'min="5"' in html and 'step="5"' in html and 'inputmode="numeric"' in html
+    assert "&#34;" not in html and "&quot;" not in html  # never an escaped string of markup
+
+
+def test_no_template_hands_a_field_its_attributes_as_a_string():
+    env = templating.ENVIRONMENTS["en"]
+    for name in env.list_templates(extensions=["html"]):
+        source = env.loader.get_source(env, name)[0]
+        assert "attrs='" not in source and 'attrs="' not in source, name
