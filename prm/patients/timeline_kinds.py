@@ -12,13 +12,20 @@ def _field_labels() -> dict[str, str]:
         "birth_date": _("birth date"), "sms_consent": _("SMS consent"),
         "preferred_channel": _("preferred channel"), "preferred_language": _("language"),
         "sex": _("sex"), "nationality": _("nationality"),
+        "title_th": _("title"), "title_en": _("title"),
     }
 
 
-def edited_title(data: dict) -> str:
+def field_names(fields: list[str]) -> str:
+    """The words for changed fields of a patient record ("phone, name"), each once; also
+    the audit log's detail of an edit."""
     known = _field_labels()
-    fields = [known.get(f, _("name") if "name" in f else f) for f in data.get("fields", [])]
-    return _("Record edited: %(fields)s", fields=", ".join(dict.fromkeys(fields)))
+    return ", ".join(dict.fromkeys(known.get(f, _("name") if "name" in f else f)
+                                   for f in fields))
+
+
+def edited_title(data: dict) -> str:
+    return _("Record edited: %(fields)s", fields=field_names(data.get("fields", [])))
 
 
 def segment_name(data: dict, key: str = "segment") -> str:
