@@ -35,6 +35,7 @@ from prm.models.audit import AuditAction, AuditEvent
 from prm.models.care import AppointmentChange, AppointmentStatus
 from prm.models.contact import ContactChannel, ContactOutcome, ContactReason
 from prm.models.integration import QuarantinedResource, QuarantineStatus, SegmentRule
+from prm.models.segment import Segment
 from prm.models.types import utcnow
 from prm.models.worklist import AttemptOutcome, FollowUpRule
 from prm.patients import service as patients
@@ -48,7 +49,7 @@ from tests.care_factories import (
     make_medication_order,
     make_worklist_item,
 )
-from tests.factories import make_patient, sign_in
+from tests.factories import make_patient, shown, sign_in
 from tests.routes import served_routes
 
 ROOT = Path(__file__).parent.parent
@@ -436,3 +437,53 @@ def test_no_page_in_thai_shows_an_english_catalog_string(app, session, settings,
     assert {"/admin/audit", "/segments", "/worklists", f"/patients/{ids['patient_id']}",
             f"/appointments/{ids['appointment_id']}"} <= rendered
     assert found == [], "English on a Thai page:\n" + "\n".join(found)
+
+
+# --- the words behind stored codes -----------------------------------------------------------
+
+def test_an_appointments_history_says_in_thai_why_it_changed(nurse_client, session, settings):
+    """The desk stores its own reasons as codes (rows written before read the same);
+    what staff typed is shown as typed."""
+    patient = make_patient(session)
+    clinic = make_clinic(session)
+    actor = Actor(user_id=None, username="system")
+    moved = desk.book(session, patient=patient, clinic_id=clinic.id, actor=actor,
+                      starts_at=utcnow() + timedelta(days=3))
+    desk.reschedule(session, appointment=moved, starts_at=utcnow() + timedelta(days=4),
+                    actor=actor)
+    desk.reschedule(session, appointment=moved, starts_at=utcnow() + timedelta(days=5),
+                    actor=actor, reason="ญาติไม่ว่าง")
+    missed = make_appointment(session, patient=patient, clinic=clinic,
+                              starts_at=utcnow() - timedelta(days=1))
+    desk.mark_overdue_no_shows(session, grace_hours=2)
+    session.commit()
+
+    moved_page = nurse_client.get(f"/appointments/{moved.id}").text
+    missed_page = nurse_client.get(f"/appointments/{missed.id}").text
+
+    assert shown("Moved to another time") in moved_page and "rescheduled" not in moved_page
+    assert "ญาติไม่ว่าง" in moved_page
+    assert shown("Marked a no-show automatically: no check-in") in missed_page
+    assert "no check-in" not in missed_page
+
+
+def test_segments_are_described_in_thai_and_a_hospitals_own_as_entered(admin_client, session):
+    own = Segment(code="company_x", name_th="บริษัท เอ็กซ์", name_en="Company X",
+                  description="สวัสดิการพนักงานบริษัท เอ็กซ์", rank=60)
+    session.add(own)
+    session.commit()
+    try:
+        page = admin_client.get("/segments").text
+    finally:  # seeded reference data is kept between tests on PostgreSQL
+        session.delete(own)
+        session.commit()
+
+    assert shown("Civil Servant Medical Benefit Scheme.") in page
+    assert "Civil Servant Medical Benefit Scheme." not in page  # nor in a badge's tooltip
+    assert "สวัสดิการพนักงานบริษัท เอ็กซ์" in page
+
+
+@pytest.fixture
+def admin_client(client, session) -> TestClient:
+    sign_in(client, session, role="admin")
+    return client
