@@ -68,6 +68,9 @@ DETAILS = [
      lambda: _th("%(written)s records written, %(quarantined)s quarantined",
                  written="12", quarantined="1")),
     (_row(entity_type="segment_rule", text="off"), lambda: _th("switched off")),
+    (_row(entity_type="segment_rule", text="payor_name สำนักงานประกันสังคม → social_security"),
+     lambda: _th("%(kind)s “%(pattern)s” → %(segment)s", kind=_th("Words in the payor's name"),
+                 pattern="สำนักงานประกันสังคม", segment="social_security")),
     (_row(entity_type="lab_result", text="acknowledged"), lambda: _th("acknowledged")),
     # A list's facts are said in the "what" column; a FHIR reference is shown as it is.
     (_row(AuditAction.search, "patient_search", text="kind=hn shown=3"), lambda: ""),
@@ -155,3 +158,14 @@ def test_the_patient_column_links_to_every_event_about_the_patient(admin_client,
     assert patient.hn in page
     assert f"{patient.given_name_th} {patient.family_name_th}" in page
     assert shown("Opened") in page and ">view<" not in page
+
+
+def test_a_payer_rule_row_names_its_segment_as_the_hospital_calls_it(admin_client, session):
+    audit.record(session, actor=Actor(user_id=None, username="admin9"),
+                 action=AuditAction.create, entity_type="segment_rule", entity_id=1,
+                 detail="code *|OFC → civil_servant")
+    session.commit()
+
+    page = admin_client.get("/admin/audit").text
+
+    assert "“*|OFC” → ผู้ป่วยสิทธิข้าราชการ" in page and "civil_servant" not in page

@@ -323,7 +323,7 @@ def _audit_rows_of_every_kind(session: Session, patient_id: int, user) -> None:
         (AuditAction.update, "rule_setting", "enabled=True threshold=3"),
         (AuditAction.view, "fhir_quarantine", "Coverage/c0"),
         (AuditAction.update, "fhir_quarantine", "dismissed"),
-        (AuditAction.create, "segment_rule", "payer_name ประกันสังคม → social_security"),
+        (AuditAction.create, "segment_rule", "payor_name ประกันสังคม → social_security"),
         (AuditAction.update, "segment_rule", "off"),
         (AuditAction.update, "fhir_records", "sync: 12 records written, 1 quarantined"),
         (AuditAction.export, "patient", ""),

@@ -17,6 +17,7 @@ from prm.audit.service import detail_facts
 from prm.auth.login import AccountEvent
 from prm.care.appointments import HistoryReason
 from prm.care.labels import appointment_status_labels
+from prm.fhir.labels import rule_kind_labels
 from prm.followups.labels import outcome_labels, rule_labels
 from prm.i18n import _, ngettext
 from prm.models.audit import AuditAction, AuditEvent
@@ -149,9 +150,21 @@ def _integration_run(detail: str) -> str:
     return _("%(written)s records written, %(quarantined)s quarantined", **run.groupdict())
 
 
-def detail(event: AuditEvent) -> str:
+def _segment_rule(detail: str, segment_names: dict[str, str]) -> str:
+    """``payor_name bangkok → civil_servant`` (``prm.fhir.service.add_segment_rule``)."""
+    kind, _sep, rest = detail.partition(" ")
+    pattern, arrow, segment = rest.rpartition(" → ")
+    if not arrow:
+        return detail
+    return _("%(kind)s “%(pattern)s” → %(segment)s",
+             kind=rule_kind_labels().get(kind, kind), pattern=pattern,
+             segment=segment_names.get(segment, segment))
+
+
+def detail(event: AuditEvent, segment_names: dict[str, str] | None = None) -> str:
     """The row's detail in words; what is not a code (a FHIR reference, a pattern, the
-    username a failed login typed) is shown as written."""
+    username a failed login typed) is shown as written. ``segment_names``: code → name
+    (``prm.patients.service.segment_names``), for the rules that map payers to them."""
     text = event.detail
     if not text or event.entity_type in _LISTS and detail_facts(text):
         return ""
@@ -163,6 +176,8 @@ def detail(event: AuditEvent) -> str:
         return _rule_setting(detail_facts(text))
     if event.entity_type == "fhir_records":
         return _integration_run(text)
+    if event.entity_type == "segment_rule" and text not in _word_codes():
+        return _segment_rule(text, segment_names or {})
     if event.entity_type == "patient" and text not in _word_codes():
         return field_names(text.split(","))
     return _word_codes().get(text, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,6 +16,7 @@ from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.i18n import LANGUAGES
+from prm.patients.service import segment_names
 from prm.roles import Permission, role_labels
 from prm.web import htmx
 from prm.web.forms import Posted, RowId, submit
@@ -97,7 +99,8 @@ def audit_log(request: Request, session: SessionDep, user: Auditor):
     context = {"rows": rows, "total": total, "page": query.page, "page_size": PAGE_SIZE,
                "action_options": list(audit_labels.action_labels().items()),
                "action_labels": audit_labels.action_labels(),
-               "describe": audit_labels.describe, "detail": audit_labels.detail,
+               "describe": audit_labels.describe,
+               "detail": partial(audit_labels.detail, segment_names=segment_names(session)),
                "filters": query.typed}
     template = "admin/_audit_rows.html" if htmx.is_htmx(request) else "admin/audit.html"
     return render(request, template, context)

@@ -34,10 +34,18 @@ def segment_name(data: dict, key: str = "segment") -> str:
     return names.get(current_language.get()) or names.get("en") or data.get(key, "")
 
 
+def consent_source(source: str) -> str:
+    """How consent was given or withdrawn: the words for the sources PRM writes itself,
+    what staff typed as typed."""
+    return {"registration": _("at registration"), "staff edit": _("record edited"),
+            "staff": _("by staff")}.get(source, source)
+
+
 def consent_title(data: dict) -> str:
+    source = consent_source(data.get("source", ""))
     if data.get("consent"):
-        return _("SMS consent given (%(source)s)", source=data.get("source", ""))
-    return _("SMS consent withdrawn (%(source)s)", source=data.get("source", ""))
+        return _("SMS consent given (%(source)s)", source=source)
+    return _("SMS consent withdrawn (%(source)s)", source=source)
 
 
 def registered_title(data: dict) -> str:
