@@ -125,14 +125,18 @@ def _word_codes() -> dict[str, str]:
     }
 
 
-def _status_change(detail: str) -> str:
+def _status_change(detail: str, _segments: dict[str, str]) -> str:
     """``booked->arrived`` (an appointment's status change)."""
-    before, _sep, after = detail.partition("->")
+    before, arrow, after = detail.partition("->")
+    if not arrow:
+        return detail
     statuses = appointment_status_labels()
     return f"{statuses.get(before, before)} → {statuses.get(after, after)}"
 
 
-def _rule_setting(facts: dict[str, str]) -> str:
+def _rule_setting(detail: str, _segments: dict[str, str]) -> str:
+    """``enabled=True threshold=3`` (``prm.followups.service.update_rule_setting``)."""
+    facts = detail_facts(detail)
     if facts.get("enabled") == "True":
         return _("on, threshold %(threshold)s", threshold=facts.get("threshold", ""))
     return _("off, threshold %(threshold)s", threshold=facts.get("threshold", ""))
@@ -143,14 +147,14 @@ def _rule_setting(facts: dict[str, str]) -> str:
 _RUN = re.compile(r".*: (?P<written>\d+) records written, (?P<quarantined>\d+) quarantined")
 
 
-def _integration_run(detail: str) -> str:
+def _integration_run(detail: str, _segments: dict[str, str]) -> str:
     run = _RUN.fullmatch(detail)
     if not run:
         return detail
     return _("%(written)s records written, %(quarantined)s quarantined", **run.groupdict())
 
 
-def _segment_rule(detail: str, segment_names: dict[str, str]) -> str:
+def _segment_rule(detail: str, segments: dict[str, str]) -> str:
     """``payor_name bangkok → civil_servant`` (``prm.fhir.service.add_segment_rule``)."""
     kind, _sep, rest = detail.partition(" ")
     pattern, arrow, segment = rest.rpartition(" → ")
@@ -158,7 +162,19 @@ def _segment_rule(detail: str, segment_names: dict[str, str]) -> str:
         return detail
     return _("%(kind)s “%(pattern)s” → %(segment)s",
              kind=rule_kind_labels().get(kind, kind), pattern=pattern,
-             segment=segment_names.get(segment, segment))
+             segment=segments.get(segment, segment))
+
+
+def _fields(detail: str, _segments: dict[str, str]) -> str:
+    """``phone_e164,given_name_th`` (the fields of a patient record that changed)."""
+    return field_names(detail.split(","))
+
+
+# entity_type → how the details written for it as more than one code read.
+_DETAILS: dict[str, Callable[[str, dict[str, str]], str]] = {
+    "appointment": _status_change, "rule_setting": _rule_setting,
+    "fhir_records": _integration_run, "segment_rule": _segment_rule, "patient": _fields,
+}
 
 
 def detail(event: AuditEvent, segment_names: dict[str, str] | None = None) -> str:
@@ -167,17 +183,10 @@ def detail(event: AuditEvent, segment_names: dict[str, str] | None = None) -> st
     (``prm.patients.service.segment_names``), for the rules that map payers to them."""
     text = event.detail
     if not text or event.entity_type in _LISTS and detail_facts(text):
-        return ""
+        return ""  # a list's facts are its "what"
     if event.action == AuditAction.login_failed:
         return _("username typed: %(name)s", name=text)
-    if event.entity_type == "appointment" and "->" in text:
-        return _status_change(text)
-    if event.entity_type == "rule_setting":
-        return _rule_setting(detail_facts(text))
-    if event.entity_type == "fhir_records":
-        return _integration_run(text)
-    if event.entity_type == "segment_rule" and text not in _word_codes():
-        return _segment_rule(text, segment_names or {})
-    if event.entity_type == "patient" and text not in _word_codes():
-        return field_names(text.split(","))
-    return _word_codes().get(text, text)
+    if words := _word_codes().get(text):
+        return words
+    read = _DETAILS.get(event.entity_type)
+    return read(text, segment_names or {}) if read else text
