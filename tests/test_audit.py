@@ -72,8 +72,9 @@ SHOWS_NO_PATIENT_DATA = {
     "/admin/users": "staff accounts",
     "/admin/audit": "the audit log: the HN and name of the patient a row names, no "
                     "clinical or contact detail",
-    "/admin/audit/accounts": "accounts made or reset and the patient ids they opened first: "
-                             "ids, no names or details, like the audit log",
+    "/admin/audit/accounts": "accounts made or reset and the patients they opened first: "
+                             "HN and name, no clinical or contact detail, like the audit "
+                             "log",
     "/password": "the form to change one's own password",
     "/admin/rules": "the follow-up rules' settings",
     "/admin/fhir": "sync status, and quarantined resources by type, id and error (their "

@@ -169,3 +169,20 @@ def test_a_payer_rule_row_names_its_segment_as_the_hospital_calls_it(admin_clien
     page = admin_client.get("/admin/audit").text
 
     assert "“*|OFC” → ผู้ป่วยสิทธิข้าราชการ" in page and "civil_servant" not in page
+
+
+def test_the_records_a_new_account_opened_first_are_named_by_hn_and_name(admin_client, session):
+    nurse = make_staff(session, username="somsri")
+    made = Actor(user_id=None, username="admin9")
+    audit.record(session, actor=made, action=AuditAction.create, entity_type="staff_user",
+                 entity_id=nurse.id)
+    opened = make_patient(session, given_name_th="มะลิ", family_name_th="ทองดี")
+    audit.record(session, actor=Actor.for_user(nurse), action=AuditAction.view,
+                 entity_type="patient", entity_id=opened.id, patient_id=opened.id)
+    session.commit()
+
+    page = admin_client.get("/admin/audit/accounts").text
+
+    assert f'<a href="/admin/audit?patient_id={opened.id}"' in page
+    assert opened.hn in page and "มะลิ ทองดี" in page
+    assert shown("Patient %(id)s", id=opened.id) not in page

@@ -164,15 +164,24 @@ def search(
     if filters.until:
         conditions.append(AuditEvent.occurred_at < filters.until)
     total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    return rows_naming_patients(session, *conditions, newest_first=True, limit=limit,
+                                offset=offset), total
+
+
+def rows_naming_patients(session: Session, *conditions, newest_first: bool, limit: int,
+                         offset: int = 0) -> list[AuditRow]:
+    """Audit rows matching ``conditions``, each with the patient it names, read with
+    the rows (one outer join, whatever their number)."""
+    order = (col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc()) if newest_first \
+        else (col(AuditEvent.id),)
     page = session.exec(
         select(AuditEvent, *_NAMED).where(*conditions)
         .outerjoin(Patient, col(Patient.id) == col(AuditEvent.patient_id))
-        .order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
-        .limit(limit).offset(offset)
+        .order_by(*order).limit(limit).offset(offset)
     ).all()
     return [AuditRow(event, PatientNamed(event.patient_id, *named)
                      if event.patient_id and named[0] is not None else None)
-            for event, *named in page], total
+            for event, *named in page]
 
 
 def recently_viewed_patient_ids(session: Session, *, user_id: int, limit: int = 10) -> list[int]:
