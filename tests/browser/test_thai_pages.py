@@ -19,7 +19,7 @@ WIDTH = 360
 
 def _english_on_screen(page) -> list[str]:
     text = " ".join(page.locator("body").inner_text().split())
-    return [msgid for msgid, pattern in english_strings() if pattern.search(text)]
+    return [english.msgid for english in english_strings() if english.pattern.search(text)]
 
 
 @pytest.mark.parametrize("path", ["/admin/audit", "/segments"])
