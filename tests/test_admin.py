@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlmodel import Session, func, select
 
+from prm.admin.audit_labels import action_labels
 from prm.audit import service as audit
 from prm.audit.service import Actor
 from prm.i18n import current_language, gettext
@@ -228,11 +229,13 @@ class _AuditRows(HTMLParser):
 
 
 def _audit(client: TestClient, **filters) -> list[tuple[str, str, str]]:
+    """(who, action code, HN of the patient) of each row the audit log shows."""
     response = client.get("/admin/audit", params=filters)
     assert response.status_code == 200
     parser = _AuditRows()
     parser.feed(response.text)
-    return [(row[1], row[2], row[4]) for row in parser.rows]
+    action_of = {words: code for code, words in action_labels().items()}
+    return [(row[1], action_of[row[2]], (row[4].split() or [""])[0]) for row in parser.rows]
 
 
 @pytest.fixture
@@ -247,7 +250,8 @@ def history(session: Session, app) -> dict:
     audit.record(session, actor=Actor(user_id=None, username="anonymous"),
                  action=AuditAction.login_failed, entity_type="staff_user", detail="ghost")
     session.commit()
-    return {"nurse": nurse.username, "first": first.id, "second": second.id}
+    return {"nurse": nurse.username, "first": first.id, "second": second.id,
+            "first_hn": first.hn, "second_hn": second.hn}
 
 
 def test_the_audit_log_filters_by_username(admin_client, history):
@@ -267,7 +271,7 @@ def test_the_audit_log_filters_by_patient(admin_client, history):
     rows = _audit(admin_client, patient_id=str(history["first"]))
 
     assert rows
-    assert {patient for _who, _action, patient in rows} == {str(history["first"])}
+    assert {patient for _who, _action, patient in rows} == {history["first_hn"]}
     assert [action for _who, action, _patient in rows].count("view") == 2
 
 
@@ -275,7 +279,7 @@ def test_the_audit_log_combines_filters(admin_client, history):
     rows = _audit(admin_client, username=history["nurse"], action="view",
                   patient_id=str(history["second"]))
 
-    assert rows == [(history["nurse"], "view", str(history["second"]))]
+    assert rows == [(history["nurse"], "view", history["second_hn"])]
 
 
 def test_the_audit_log_filters_by_day(admin_client, history, settings):

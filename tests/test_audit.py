@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from prm.audit.labels import query_kind_labels
+from prm.admin.audit_labels import query_kind_labels
 from prm.audit.service import Actor
 from prm.models.audit import AuditAction, AuditEvent
 from prm.models.integration import QuarantinedResource
@@ -70,9 +70,11 @@ SHOWS_NO_PATIENT_DATA = {
     "/healthz": "the database's status",
     "/admin": "a redirect to the staff accounts",
     "/admin/users": "staff accounts",
-    "/admin/audit": "the audit log: patient ids, no names or details",
-    "/admin/audit/accounts": "accounts made or reset and the patient ids they opened first: "
-                             "ids, no names or details, like the audit log",
+    "/admin/audit": "the audit log: the HN and name of the patient a row names, no "
+                    "clinical or contact detail",
+    "/admin/audit/accounts": "accounts made or reset and the patients they opened first: "
+                             "HN and name, no clinical or contact detail, like the audit "
+                             "log",
     "/password": "the form to change one's own password",
     "/admin/rules": "the follow-up rules' settings",
     "/admin/fhir": "sync status, and quarantined resources by type, id and error (their "
@@ -299,7 +301,7 @@ def test_the_audit_log_says_what_was_shown_and_finds_a_search_by_its_patient(
 
     assert "search (HN) — 1 patient shown" in page
     assert "worklist item" in page
-    assert found.hn not in page and found.given_name_en not in page
+    assert f'href="/admin/audit?patient_id={found.id}"' in page and found.hn in page
     auditor.cookies.set("prm_lang", "th")
     thai = auditor.get("/admin/audit", params={"patient_id": found.id}).text
     assert "ค้นหา (HN) — แสดงผู้ป่วย 1 ราย" in thai and "รายการงานติดตาม" in thai

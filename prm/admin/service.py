@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from prm.audit import service as audit
-from prm.audit.service import Actor
+from prm.audit.service import Actor, AuditRow
 from prm.auth import service as auth
 from prm.auth.login import AccountEvent
 from prm.auth.passwords import generate_password
@@ -118,7 +118,7 @@ class IssuedAccount:
     account: User | None
     approval: AuditEvent | None
     first_login: AuditEvent | None
-    first_views: list[AuditEvent]
+    first_views: list[AuditRow]  # each with the patient opened (HN and name)
 
     @property
     def was_reset(self) -> bool:
@@ -148,17 +148,16 @@ def _issued(session: Session, event: AuditEvent, *, until_id: int | None) -> Iss
     account = session.get(User, int(event.entity_id)) if event.entity_id.isdigit() else None
     if account is None:
         return IssuedAccount(event, None, None, None, [])
-    after = select(AuditEvent).where(col(AuditEvent.id) > event.id)
+    by_account = [col(AuditEvent.id) > event.id, AuditEvent.user_id == account.id]
     if until_id is not None:
-        after = after.where(col(AuditEvent.id) < until_id)
-    after = after.order_by(col(AuditEvent.id))
-    by_account = after.where(AuditEvent.user_id == account.id)
-    first_login = session.exec(by_account.where(AuditEvent.action == AuditAction.login)
-                               .limit(1)).first()
-    views = session.exec(by_account.where(AuditEvent.action == AuditAction.view,
-                                          col(AuditEvent.patient_id).is_not(None))
-                         .limit(FIRST_VIEWS)).all()
-    return IssuedAccount(event, account, _approval(session, event), first_login, list(views))
+        by_account.append(col(AuditEvent.id) < until_id)
+    first_login = session.exec(select(AuditEvent).where(
+        *by_account, AuditEvent.action == AuditAction.login)
+        .order_by(col(AuditEvent.id)).limit(1)).first()
+    views = audit.rows_naming_patients(
+        session, *by_account, AuditEvent.action == AuditAction.view,
+        col(AuditEvent.patient_id).is_not(None), newest_first=False, limit=FIRST_VIEWS)
+    return IssuedAccount(event, account, _approval(session, event), first_login, views)
 
 
 def _approval(session: Session, created: AuditEvent) -> AuditEvent | None:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
+from prm.admin import audit_labels
 from prm.admin import service as accounts
 from prm.admin.forms import AuditQuery, StaffForm
-from prm.audit import labels as audit_labels
 from prm.audit import service as audit
 from prm.auth import service as auth
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.i18n import LANGUAGES
-from prm.models.audit import AuditAction
+from prm.patients.service import segment_names
 from prm.roles import Permission, role_labels
 from prm.web import htmx
 from prm.web.forms import Posted, RowId, submit
@@ -92,12 +93,14 @@ def set_active(request: Request, session: SessionDep, user: Admin, user_id: RowI
 @router.get("/audit")
 def audit_log(request: Request, session: SessionDep, user: Auditor):
     query = AuditQuery.parse(request.query_params)
-    events, total = audit.search(
+    rows, total = audit.search(
         session, filters=query.to_filter(request.app.state.settings.tz), limit=PAGE_SIZE,
         offset=(query.page - 1) * PAGE_SIZE)
-    context = {"events": events, "total": total, "page": query.page, "page_size": PAGE_SIZE,
-               "action_options": [(a.value, a.value) for a in AuditAction],
+    context = {"rows": rows, "total": total, "page": query.page, "page_size": PAGE_SIZE,
+               "action_options": list(audit_labels.action_labels().items()),
+               "action_labels": audit_labels.action_labels(),
                "describe": audit_labels.describe,
+               "detail": partial(audit_labels.detail, segment_names=segment_names(session)),
                "filters": query.typed}
     template = "admin/_audit_rows.html" if htmx.is_htmx(request) else "admin/audit.html"
     return render(request, template, context)

@@ -124,27 +124,64 @@ class AuditFilter:
     until: datetime | None = None
 
 
+@dataclass(frozen=True)
+class PatientNamed:
+    """The patient an audit row names, as the log shows them: HN and name."""
+
+    id: int
+    hn: str
+    title_th: str
+    given_name_th: str
+    family_name_th: str
+    given_name_en: str
+    family_name_en: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: AuditEvent
+    patient: PatientNamed | None
+
+
+_NAMED = (Patient.hn, Patient.title_th, Patient.given_name_th, Patient.family_name_th,
+          Patient.given_name_en, Patient.family_name_en)
+
+
 def search(
     session: Session, *, filters: AuditFilter, limit: int = 100, offset: int = 0
-) -> tuple[list[AuditEvent], int]:
-    """Newest first. Returns (page of events, total matching)."""
-    query = select(AuditEvent)
+) -> tuple[list[AuditRow], int]:
+    """Newest first, each row with the patient it names (one outer join, whatever the
+    page's length). Returns (page of rows, total matching)."""
+    conditions = []
     if filters.username:
-        query = query.where(AuditEvent.username == filters.username.strip().lower())
+        conditions.append(AuditEvent.username == filters.username.strip().lower())
     if filters.action:
-        query = query.where(AuditEvent.action == filters.action)
+        conditions.append(AuditEvent.action == filters.action)
     if filters.patient_id:
-        query = query.where(AuditEvent.patient_id == filters.patient_id)
+        conditions.append(AuditEvent.patient_id == filters.patient_id)
     if filters.since:
-        query = query.where(AuditEvent.occurred_at >= filters.since)
+        conditions.append(AuditEvent.occurred_at >= filters.since)
     if filters.until:
-        query = query.where(AuditEvent.occurred_at < filters.until)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        conditions.append(AuditEvent.occurred_at < filters.until)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    return rows_naming_patients(session, *conditions, newest_first=True, limit=limit,
+                                offset=offset), total
+
+
+def rows_naming_patients(session: Session, *conditions, newest_first: bool, limit: int,
+                         offset: int = 0) -> list[AuditRow]:
+    """Audit rows matching ``conditions``, each with the patient it names, read with
+    the rows (one outer join, whatever their number)."""
+    order = (col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc()) if newest_first \
+        else (col(AuditEvent.id),)
     page = session.exec(
-        query.order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
-        .limit(limit).offset(offset)
+        select(AuditEvent, *_NAMED).where(*conditions)
+        .outerjoin(Patient, col(Patient.id) == col(AuditEvent.patient_id))
+        .order_by(*order).limit(limit).offset(offset)
     ).all()
-    return list(page), total
+    return [AuditRow(event, PatientNamed(event.patient_id, *named)
+                     if event.patient_id and named[0] is not None else None)
+            for event, *named in page]
 
 
 def recently_viewed_patient_ids(session: Session, *, user_id: int, limit: int = 10) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, insert, literal, update
@@ -44,6 +45,17 @@ LONGEST_BOOKING_MINUTES = 480
 SLOT_STEP = timedelta(minutes=15)
 # How far ahead the slot picker looks for the next day with a free time.
 NEXT_FREE_DAY_WITHIN = 14
+
+
+class HistoryReason(StrEnum):
+    """The reasons the desk writes into an appointment's history itself (staff type the
+    others). Stored as these texts, as they always were; pages show their words
+    (``prm.care.labels.history_reason``)."""
+
+    rescheduled = "rescheduled"
+    no_check_in = "no check-in (automatic)"
+
+
 # Which status may follow which; anything else is refused with a clear message.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     # Awaiting confirmation: the patient may still come, or not, like a booked one.
@@ -348,10 +360,10 @@ def reschedule(
     session.add(appointment)
     _flush_slot(session)
     _history(session, appointment, from_status, AppointmentStatus.booked, from_start,
-             starts_at, reason or "rescheduled", actor)
+             starts_at, reason or HistoryReason.rescheduled, actor)
     audit.record(session, actor=actor, action=AuditAction.update, entity_type="appointment",
                  entity_id=appointment.id, patient_id=appointment.patient_id,
-                 detail="rescheduled")
+                 detail=HistoryReason.rescheduled)
     return appointment
 
 
@@ -374,7 +386,7 @@ def mark_overdue_no_shows(session: Session, *, grace_hours: int, now: datetime |
     session.execute(insert(AppointmentChange).from_select(
         ["appointment_id", "changed_at", "from_status", "to_status", "reason"],
         select(Appointment.id, _literal_time(now), Appointment.status, _text("noshow"),
-               _text("no check-in (automatic)")).where(overdue),
+               _text(HistoryReason.no_check_in)).where(overdue),
     ))
     result = session.execute(
         update(Appointment).where(overdue).values(status=AppointmentStatus.noshow,

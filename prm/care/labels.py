@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prm.care.appointments import HistoryReason
 from prm.i18n import _
 from prm.models.care import AppointmentStatus, DispenseStatus, EncounterClass, Interpretation
 
@@ -65,3 +66,12 @@ def discharge_disposition_labels() -> dict[str, str]:
         "transfer": _("Transferred to another hospital"),
         "oth": _("Other"),
     }
+
+
+def history_reason(reason: str) -> str:
+    """A reason in an appointment's history: the words for the ones the desk writes
+    itself, a reason staff typed as they typed it."""
+    return {
+        HistoryReason.rescheduled: _("Moved to another time"),
+        HistoryReason.no_check_in: _("Marked a no-show automatically: no check-in"),
+    }.get(reason, reason)

@@ -15,7 +15,7 @@ from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember, list_users
 from prm.care import appointments, day
 from prm.care.forms import AppointmentForm, ClinicianQuery, DayFilter, SlotQuery, StatusForm
-from prm.care.labels import appointment_status_labels
+from prm.care.labels import appointment_status_labels, history_reason
 from prm.db import SessionDep
 from prm.errors import PrmError, ValidationFailed
 from prm.i18n import _, current_language
@@ -70,6 +70,7 @@ def _lookups(session, request) -> dict:
         "clinician_names": {c.id: _name(c) for c in clinicians},
         "clinic_options": [(str(c.id), _name(c)) for c in clinics],
         "status_labels": appointment_status_labels(),
+        "history_reason": history_reason,
         "actions_for": lambda appointment: status_actions(appointment, tz=_tz(request)),
         "reschedulable": RESCHEDULABLE,
         "cancellable": CANCELLABLE,

@@ -97,6 +97,6 @@ def log_contact(
         data={"channel": channel, "reason": reason, "outcome": outcome},
         occurred_at=contact.occurred_at, ref_type="contact", ref_id=contact.id,
     )
-    audit.record(session, actor=actor, action=AuditAction.update, entity_type="contact",
+    audit.record(session, actor=actor, action=AuditAction.create, entity_type="contact",
                  entity_id=contact.id, patient_id=patient.id)
     return contact

@@ -16,7 +16,7 @@ from prm.auth.service import StaffMember
 from prm.db import SessionDep
 from prm.fhir import notifications, service
 from prm.fhir.forms import QuarantineFilter, SegmentRuleForm
-from prm.i18n import _
+from prm.fhir.labels import rule_kind_labels
 from prm.ingest import codec
 from prm.patients.service import segment_names
 from prm.roles import Permission
@@ -26,12 +26,6 @@ from prm.web.templating import render
 
 router = APIRouter()
 Integrator = Annotated[StaffMember, require(Permission.integration_manage)]
-
-
-def rule_kind_labels() -> dict[str, str]:
-    return {"code": _("Coverage code (system|code)"),
-            "payor": _("Payor identifier (system|value)"),
-            "payor_name": _("Words in the payor's name")}
 
 
 def _page(request: Request, session, *, form: SegmentRuleForm | None = None, **extra):

@@ -199,7 +199,7 @@ def add_coverage(
                     data={"segment": segment.code, "segment_names": _names(segment),
                           "before": before, "after": patient.segment_code},
                     ref_type="coverage", ref_id=coverage.id)
-    audit.record(session, actor=actor, action=AuditAction.update, entity_type="coverage",
+    audit.record(session, actor=actor, action=AuditAction.create, entity_type="coverage",
                  entity_id=coverage.id, patient_id=patient.id)
     return coverage
 
@@ -277,7 +277,7 @@ def add_note(session: Session, *, patient: Patient, text: str, actor: Actor) -> 
     session.flush()
     timeline.record(session, patient=patient, kind="note", actor=actor, body=text,
                     ref_type="note", ref_id=note.id)
-    audit.record(session, actor=actor, action=AuditAction.update, entity_type="note",
+    audit.record(session, actor=actor, action=AuditAction.create, entity_type="note",
                  entity_id=note.id, patient_id=patient.id)
     return note
 

@@ -12,13 +12,20 @@ def _field_labels() -> dict[str, str]:
         "birth_date": _("birth date"), "sms_consent": _("SMS consent"),
         "preferred_channel": _("preferred channel"), "preferred_language": _("language"),
         "sex": _("sex"), "nationality": _("nationality"),
+        "title_th": _("title"), "title_en": _("title"),
     }
 
 
-def edited_title(data: dict) -> str:
+def field_names(fields: list[str]) -> str:
+    """The words for changed fields of a patient record ("phone, name"), each once; also
+    the audit log's detail of an edit."""
     known = _field_labels()
-    fields = [known.get(f, _("name") if "name" in f else f) for f in data.get("fields", [])]
-    return _("Record edited: %(fields)s", fields=", ".join(dict.fromkeys(fields)))
+    return ", ".join(dict.fromkeys(known.get(f, _("name") if "name" in f else f)
+                                   for f in fields))
+
+
+def edited_title(data: dict) -> str:
+    return _("Record edited: %(fields)s", fields=field_names(data.get("fields", [])))
 
 
 def segment_name(data: dict, key: str = "segment") -> str:
@@ -27,10 +34,18 @@ def segment_name(data: dict, key: str = "segment") -> str:
     return names.get(current_language.get()) or names.get("en") or data.get(key, "")
 
 
+def consent_source(source: str) -> str:
+    """How consent was given or withdrawn: the words for the sources PRM writes itself,
+    what staff typed as typed."""
+    return {"registration": _("at registration"), "staff edit": _("record edited"),
+            "staff": _("by staff")}.get(source, source)
+
+
 def consent_title(data: dict) -> str:
+    source = consent_source(data.get("source", ""))
     if data.get("consent"):
-        return _("SMS consent given (%(source)s)", source=data.get("source", ""))
-    return _("SMS consent withdrawn (%(source)s)", source=data.get("source", ""))
+        return _("SMS consent given (%(source)s)", source=source)
+    return _("SMS consent withdrawn (%(source)s)", source=source)
 
 
 def registered_title(data: dict) -> str:

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 from prm import formatting, i18n
 from prm.config import PROJECT_ROOT, get_settings
 from prm.roles import Permission, role_may
+from prm.segment_labels import description as segment_description
 
 
 def _tz():
@@ -57,6 +58,7 @@ def _environment(language: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)
     env.globals.update(LANGUAGES=i18n.LANGUAGES, can=_can, role_label=_role_label,
+                       segment_description=segment_description,
                        now_utc=lambda: datetime.now(UTC), hospital_today=_hospital_today,
                        input_text=lambda value, kind: formatting.input_text(value, kind, _tz()))
     env.filters.update(
