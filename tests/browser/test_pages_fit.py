@@ -54,7 +54,8 @@ def test_admin_pages_fit_the_screen(page, live_server, session, console, width):
     log_in(page, live_server, admin.username, PASSWORD)
     page.wait_for_url(f"{live_server.url}/**")
 
-    paths = ["/admin/users", "/admin/audit/accounts", "/admin/rules"]
+    paths = ["/segments", "/admin/users", "/admin/audit", "/admin/audit/accounts",
+             "/admin/rules", "/admin/fhir"]
     wider = [found for path in paths if (found := _overflow(page, live_server.url + path))]
     assert not wider, wider
     assert not console.errors
