@@ -108,3 +108,12 @@ def test_an_age_of_one_reads_one_year(nurse_client, session):
 
     assert "1 year ·" in page
     assert "1 years" not in page
+
+
+def test_a_foreign_patients_nationality_and_consent_read_as_words(nurse_client, session):
+    patient = make_patient(session, segment_code="foreign_uninsured", **FOREIGN)
+
+    page = nurse_client.get(f"/patients/{patient.id}").text
+
+    assert f'{shown("Nationality")}: พม่า</span>' in page  # not the code "MM"
+    assert f'({shown("at registration")})' in page  # how SMS consent was given

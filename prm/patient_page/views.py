@@ -8,7 +8,7 @@ searching patients stay in ``prm.patients``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
 
@@ -27,7 +27,9 @@ from prm.forms import Form
 from prm.i18n import current_language
 from prm.patient_page.forms import ConsentForm, ContactForm, CoverageForm, NoteForm
 from prm.patients import service
+from prm.patients.identifiers import country_name
 from prm.patients.service import Overview
+from prm.patients.timeline_kinds import consent_source
 from prm.roles import Permission
 from prm.web import htmx
 from prm.web.forms import Posted, RowId, submit
@@ -69,7 +71,8 @@ def _detail_context(page: Overview, group: str = "", action_error: PrmError | No
         "timeline_page": TIMELINE_PAGE,
         "timeline_groups": timeline.GROUPS,
         "group": group,
-        "today": date.today(),
+        "nationality": country_name(page.patient.nationality, current_language.get()),
+        "consent_source": consent_source(page.patient.sms_consent_source or ""),
         **_form_labels(current_language.get()),
         "note_limit": NoteForm.max_length("text"),
         "contact_note_limit": ContactForm.max_length("note"),

@@ -69,6 +69,11 @@ def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(choices, key=lambda choice: choice[0] != "TH"))
 
 
+def country_name(code: str, language: str) -> str:
+    """A country's name in ``language`` from its alpha-2 code; an unknown code as it is."""
+    return dict(country_choices(language)).get(code, code)
+
+
 # Besides letters and their marks (Thai vowels and tone marks are marks), what names hold:
 # "Ma Thida", "Saint-Exupéry", "O'Brien", "Jr.".
 _NAME_PUNCTUATION = frozenset(" .-'’")
