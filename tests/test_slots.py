@@ -218,3 +218,31 @@ def test_the_booking_form_fetches_the_slot_picker(nurse_client, session, desk):
     page = nurse_client.get("/appointments/new", params={"patient_id": desk[3].id})
 
     assert 'hx-get="/appointments/slots"' in page.text
+
+
+def test_an_appointment_being_moved_is_offered_its_own_time_and_the_ones_it_overlaps(
+        session, desk):
+    moved = _booked(session, desk, "09:00", minutes=30)
+    _booked(session, desk, "10:00")
+
+    free = _clocks(appointments.free_slots(
+        session, clinician_id=desk[1].id, day=DAY, minutes=30, hours=HOURS, tz=BANGKOK,
+        now=BEFORE_THE_DAY, moving=moved.id))
+
+    assert "09:00" in free and "09:15" in free  # its own time no longer blocks it
+    assert "10:00" not in free and "09:45" not in free  # the other booking still does
+    for clock in ("09:15", "09:30"):  # and what is offered, reschedule takes
+        appointments.reschedule(session, appointment=moved, starts_at=_at(clock),
+                                actor=TEST_ACTOR)
+
+
+def test_the_reschedule_form_fetches_the_slot_picker_for_the_appointment_it_moves(
+        nurse_client, session, desk):
+    moved = _booked(session, desk, "09:00")
+
+    page = nurse_client.get(f"/appointments/{moved.id}").text
+    picker = _slots(nurse_client, desk, moving=str(moved.id)).text
+
+    assert 'hx-get="/appointments/slots"' in page and f'"moving": {moved.id}' in page
+    assert 'data-fill-time="09:00"' in picker
+    assert 'data-fill-time="09:00"' not in _slots(nurse_client, desk).text

@@ -244,22 +244,27 @@ def _free_starts(day: date, *, minutes: int, held: list[tuple[datetime, datetime
 
 
 def free_slots(session: Session, *, clinician_id: int, day: date, minutes: int,
-               hours: tuple[time, time], tz: ZoneInfo, now: datetime) -> list[datetime]:
+               hours: tuple[time, time], tz: ZoneInfo, now: datetime,
+               moving: int | None = None) -> list[datetime]:
     """The times on ``day`` (in ``tz``, within the opening ``hours``) at which a booking of
     ``minutes`` with the clinician would not clash, as UTC datetimes in order. Times
-    already past ``now`` are not offered. One query for the day's bookings."""
+    already past ``now`` are not offered. One query for the day's bookings. ``moving``:
+    the appointment being rescheduled, whose own time does not block it (as in
+    ``reschedule``'s clash check)."""
     opens, closes = _opening(day, hours, tz)
-    held = _held_times(session, clinician_id=clinician_id, starts=opens, ends=closes)
+    held = _held_times(session, clinician_id=clinician_id, starts=opens, ends=closes,
+                       exclude_id=moving)
     return _free_starts(day, minutes=minutes, held=held, hours=hours, tz=tz, now=now)
 
 
 def next_free_day(session: Session, *, clinician_id: int, after: date, minutes: int,
-                  hours: tuple[time, time], tz: ZoneInfo, now: datetime) -> date | None:
+                  hours: tuple[time, time], tz: ZoneInfo, now: datetime,
+                  moving: int | None = None) -> date | None:
     """The first day after ``after`` (within NEXT_FREE_DAY_WITHIN days) on which the
     clinician has a free time, or None. One query for the whole span."""
     days = [after + timedelta(days=n) for n in range(1, NEXT_FREE_DAY_WITHIN + 1)]
     held = _held_times(session, clinician_id=clinician_id, starts=_opening(days[0], hours, tz)[0],
-                       ends=_opening(days[-1], hours, tz)[1])
+                       ends=_opening(days[-1], hours, tz)[1], exclude_id=moving)
     return next((day for day in days
                  if _free_starts(day, minutes=minutes, held=held, hours=hours, tz=tz, now=now)),
                 None)
@@ -267,7 +272,7 @@ def next_free_day(session: Session, *, clinician_id: int, after: date, minutes: 
 
 def offer_slots(session: Session, *, clinic_id: int | None, clinician_id: int | None,
                 day: date, minutes: int, hours: tuple[time, time], tz: ZoneInfo,
-                now: datetime) -> SlotOffer | None:
+                now: datetime, moving: int | None = None) -> SlotOffer | None:
     """The slot picker's answer: the day's free times, or the next day that has some.
 
     None until an active clinician of the clinic is chosen: only a clinician's bookings
@@ -276,12 +281,12 @@ def offer_slots(session: Session, *, clinic_id: int | None, clinician_id: int | 
             clinician.id for clinician in clinicians(session, clinic_id=clinic_id)}:
         return None
     starts = free_slots(session, clinician_id=clinician_id, day=day, minutes=minutes,
-                        hours=hours, tz=tz, now=now)
+                        hours=hours, tz=tz, now=now, moving=moving)
     if starts:
         return SlotOffer(day=day, starts=starts)
     return SlotOffer(day=day, starts=[], next_free_day=next_free_day(
         session, clinician_id=clinician_id, after=day, minutes=minutes, hours=hours, tz=tz,
-        now=now))
+        now=now, moving=moving))
 
 
 def _flush_slot(session: Session) -> None:

@@ -89,6 +89,8 @@ class SlotQuery(Form):
     date: IsoDate = None
     minutes: BookingMinutes = 15
     time: ClockTime = None
+    # The appointment the reschedule form moves: its own time is free to it.
+    moving: OptionalId = None
 
 
 class StatusForm(Form):

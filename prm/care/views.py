@@ -176,7 +176,7 @@ def free_slots(request: Request, session: SessionDep, user: Desk):
     if query.date:
         offer = appointments.offer_slots(
             session, clinic_id=query.clinic_id, clinician_id=query.clinician_id,
-            day=query.date, minutes=query.minutes,
+            day=query.date, minutes=query.minutes, moving=query.moving,
             hours=request.app.state.settings.clinic_day, tz=_tz(request), now=utcnow())
     return render(request, "appointments/_slots.html", {
         "query": query, "offer": offer, "tz": _tz(request), "today": _today(request),

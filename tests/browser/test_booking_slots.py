@@ -69,3 +69,35 @@ def test_a_nurse_taps_a_free_time_and_books_it(nurse_page, live_server, session,
     assert booked.starts_at == datetime.combine(next_day, time(10, 30), tzinfo=BANGKOK)
     assert booked.clinician_id == doctor.id
     assert console.errors == []
+
+
+@pytest.mark.parametrize("width", [1366, 360])
+def test_a_nurse_moves_an_appointment_to_a_free_time_with_a_tap(
+        nurse_page, live_server, session, console, width):
+    page = nurse_page
+    page.set_viewport_size({"width": width, "height": 800})
+    clinic = make_clinic(session, name_en="Internal medicine")
+    doctor = make_clinician(session, clinic=clinic, name_en="Dr Somchai")
+    day = utcnow().astimezone(BANGKOK).date() + timedelta(days=7)
+    moved = make_appointment(session, patient=make_patient(session), clinic=clinic,
+                             clinician_id=doctor.id, minutes=30,
+                             starts_at=datetime.combine(day, time(9, 0), tzinfo=BANGKOK))
+    make_appointment(session, patient=make_patient(session), clinic=clinic,
+                     clinician_id=doctor.id,
+                     starts_at=datetime.combine(day, time(10, 0), tzinfo=BANGKOK))
+
+    page.goto(f"{live_server.url}/appointments/{moved.id}")
+    picker = page.locator("#reschedule #slots")
+    expect(picker.locator("[data-fill-time='09:00']")).to_have_attribute("aria-pressed", "true")
+    expect(picker.locator("[data-fill-time='10:00']")).to_have_count(0)  # someone else's
+    picker.locator("[data-fill-time='09:15']").click()
+    expect(page.locator("#f-time")).to_have_value("09:15")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    screenshot(page, f"reschedule-slots-{width}")
+
+    page.locator("#reschedule button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/appointments/{moved.id}")
+    session.expire_all()
+    assert session.get(Appointment, moved.id).starts_at == datetime.combine(
+        day, time(9, 15), tzinfo=BANGKOK)
+    assert console.errors == []
