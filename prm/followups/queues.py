@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal, or_, tuple_, union_all
@@ -173,9 +174,12 @@ def _queue_position(session: Session, item_id: int | None) -> tuple | None:
     return tuple_(item.priority, item.due_at, item.id)
 
 
+@cache
 def _row_query():
     """An item with what its row shows: the patient, who holds it, the clinic, how many
-    calls were made and the last one (outcome, when, by whom), in the one statement."""
+    calls were made and the last one (outcome, when, by whom), in the one statement.
+    Built once: a statement is immutable (each ``where`` makes a new one), and building
+    its aliases and subqueries cost more CPU per page than running it."""
     last = aliased(WorklistAttempt)
     caller = aliased(User)
     attempts = (select(func.count()).select_from(WorklistAttempt)
