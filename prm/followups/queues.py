@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, or_, tuple_, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, tuple_, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -97,9 +97,11 @@ def _end_of_today(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(local_day + timedelta(days=1), time.min, tzinfo=tz)
 
 
-def _queue_filter(queue: str, now: datetime, tz: ZoneInfo):
+def _queue_filter(queue: str, end_of_today):
+    """What a queue holds: "today" everything due before tomorrow (``end_of_today``, a
+    datetime or a bound parameter), each rule's queue its items."""
     if queue == TODAY:
-        return WorklistItem.due_at < _end_of_today(now, tz)
+        return WorklistItem.due_at < end_of_today
     return WorklistItem.rule == queue
 
 
@@ -108,17 +110,25 @@ def queue_counts(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, 
     ``COUNT_LIMIT + 1``: a count above ``COUNT_LIMIT`` means "more than that". One
     statement: a count per queue and visible part."""
     result = dict.fromkeys(QUEUES, 0)
-    for queue, count in session.execute(union_all(*(
-            _count_up_to_limit(queue, visible, now, tz)
-            for queue in QUEUES for visible in _visible_parts(now)))):
+    for queue, count in session.execute(_counts_statement(), {
+            "now": now, "end_of_today": _end_of_today(now, tz)}):
         result[queue] = min(result[queue] + count, COUNT_LIMIT + 1)
     return result
 
 
-def _count_up_to_limit(queue: str, visible, now: datetime, tz: ZoneInfo):
+@cache
+def _counts_statement():
+    # Built once with the time as parameters: every page's badge runs it, and building
+    # its fourteen parts cost more CPU than running them.
+    now, end_of_today = bindparam("now"), bindparam("end_of_today")
+    return union_all(*(_count_up_to_limit(queue, visible, end_of_today)
+                       for queue in QUEUES for visible in _visible_parts(now)))
+
+
+def _count_up_to_limit(queue: str, visible, end_of_today):
     # In queue order, so the database walks the queue's index and stops at the limit
     # (unordered, PostgreSQL may scan the table from its start to find the first rows).
-    first = (select(WorklistItem.id).where(visible, _queue_filter(queue, now, tz))
+    first = (select(WorklistItem.id).where(visible, _queue_filter(queue, end_of_today))
              .order_by(*QUEUE_ORDER[:2])
              .limit(COUNT_LIMIT + 1).subquery())
     return select(literal(queue).label("queue"), func.count()).select_from(first)
@@ -202,7 +212,7 @@ def _row_query():
 
 
 def _list_query(filters: WorklistFilter, visible, now: datetime, tz: ZoneInfo):
-    query = _row_query().where(visible, _queue_filter(filters.queue, now, tz))
+    query = _row_query().where(visible, _queue_filter(filters.queue, _end_of_today(now, tz)))
     return _filtered(query, filters).order_by(*QUEUE_ORDER)
 
 
@@ -231,6 +241,6 @@ def held_back(session: Session, *, filters: WorklistFilter, now: datetime, tz: Z
     query = _filtered(
         select(func.count(), func.min(WorklistItem.snoozed_until)).where(
             WorklistItem.status == ItemStatus.snoozed, WorklistItem.snoozed_until > now,
-            _queue_filter(filters.queue, now, tz)), filters)
+            _queue_filter(filters.queue, _end_of_today(now, tz))), filters)
     waiting, first = session.execute(query).one()
     return waiting, first
