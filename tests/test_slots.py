@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from prm.care import appointments
+from prm.care import appointments, slots
 from prm.config import Settings
 from prm.errors import Conflict
 from prm.models.audit import AuditEvent
@@ -49,7 +49,7 @@ def _booked(session, desk, clock: str, *, minutes: int = 15, clinician=None,
 
 def _free(session, clinician, *, minutes: int = 15, now: datetime = BEFORE_THE_DAY,
           day: date = DAY) -> list[str]:
-    return _clocks(appointments.free_slots(session, clinician_id=clinician.id, day=day,
+    return _clocks(slots.free_slots(session, clinician_id=clinician.id, day=day,
                                            minutes=minutes, hours=HOURS, tz=BANGKOK, now=now))
 
 
@@ -138,7 +138,7 @@ def test_a_full_day_offers_the_next_day_with_free_times(session, desk):
     for day in (DAY, DAY + timedelta(days=1)):
         _booked(session, desk, "08:00", minutes=240, day=day)
 
-    offer = appointments.offer_slots(session, clinic_id=clinic.id, clinician_id=clinician.id,
+    offer = slots.offer_slots(session, clinic_id=clinic.id, clinician_id=clinician.id,
                                      day=DAY, minutes=15, hours=HOURS, tz=BANGKOK,
                                      now=BEFORE_THE_DAY)
 
@@ -149,7 +149,7 @@ def test_no_slots_are_offered_without_a_clinician_of_the_clinic(session, desk):
     clinic, clinician, _second, _patient = desk
     elsewhere = make_clinician(session, clinic=make_clinic(session))
     for chosen in (None, elsewhere.id):
-        assert appointments.offer_slots(
+        assert slots.offer_slots(
             session, clinic_id=clinic.id, clinician_id=chosen, day=DAY, minutes=15,
             hours=HOURS, tz=BANGKOK, now=BEFORE_THE_DAY) is None
 
@@ -225,7 +225,7 @@ def test_an_appointment_being_moved_is_offered_its_own_time_and_the_ones_it_over
     moved = _booked(session, desk, "09:00", minutes=30)
     _booked(session, desk, "10:00")
 
-    free = _clocks(appointments.free_slots(
+    free = _clocks(slots.free_slots(
         session, clinician_id=desk[1].id, day=DAY, minutes=30, hours=HOURS, tz=BANGKOK,
         now=BEFORE_THE_DAY, moving=moved.id))
 

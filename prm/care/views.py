@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from prm.auth.deps import actor_for, require
 from prm.auth.service import StaffMember, list_users
-from prm.care import appointments, day
+from prm.care import appointments, day, slots
 from prm.care.forms import AppointmentForm, ClinicianQuery, DayFilter, SlotQuery, StatusForm
 from prm.care.labels import appointment_status_labels, history_reason
 from prm.db import SessionDep
@@ -174,7 +174,7 @@ def free_slots(request: Request, session: SessionDep, user: Desk):
     query = SlotQuery.parse(request.query_params)
     offer = None
     if query.date:
-        offer = appointments.offer_slots(
+        offer = slots.offer_slots(
             session, clinic_id=query.clinic_id, clinician_id=query.clinician_id,
             day=query.date, minutes=query.minutes, moving=query.moving,
             hours=request.app.state.settings.clinic_day, tz=_tz(request), now=utcnow())
