@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from prm.db import is_postgres
 from prm.followups import queues, service
 from prm.followups.queues import WorklistFilter
 from prm.followups.rules import run_rules
@@ -26,25 +25,13 @@ from tests.care_factories import (
     make_lab_result,
     make_medication_order,
     make_worklist_item,
-    reset_rule_settings,
 )
 from tests.factories import make_patient
-from tests.test_worklists import actor, no_show_item, sign_in
+
+# The same settings and language as the worklist tests (autouse fixtures).
+from tests.test_worklists import actor, english, no_show_item, rule_defaults, sign_in  # noqa: F401
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-
-
-@pytest.fixture(autouse=True)
-def rule_defaults(session):
-    if is_postgres(session):
-        reset_rule_settings(session)
-
-
-@pytest.fixture(autouse=True)
-def english():
-    token = current_language.set("en")
-    yield
-    current_language.reset(token)
 
 
 @pytest.fixture
