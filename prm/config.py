@@ -15,7 +15,7 @@ DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PRM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PRM_", extra="ignore", populate_by_name=True)
 
     environment: str = "development"  # development | test | production
     database_url: str = "sqlite:///var/prm.db"
@@ -90,7 +90,32 @@ class Settings(BaseSettings):
     # Staff may still type a time outside them.
     clinic_hours: str = Field(default="08:00-16:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
 
-    sms_provider: str = "console"
+    # SMS (prm.messaging). "console" keeps messages inside PRM (make run, the demo);
+    # "twilio" sends them through Twilio's API (or PRM_TWILIO_API_URL: tests, staging).
+    sms_provider: str = Field(default="console", pattern=r"^(console|twilio)$")
+    hospital_name: str = "PRM Hospital"  # {hospital_name}: the sender name patients know
+    hospital_phone: str = "02 000 0000"  # {hospital_phone}
+    twilio_account_sid: str = Field(default="", validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""),
+                                         validation_alias="TWILIO_AUTH_TOKEN")
+    # The sender, first set wins: a Messaging Service, an alphanumeric sender ID
+    # (Thailand: pre-registered, one-way), or a number (two-way where the country allows).
+    twilio_messaging_service_sid: str = Field(default="",
+                                              validation_alias="TWILIO_MESSAGING_SERVICE_SID")
+    sms_sender_id: str = ""
+    twilio_from_number: str = Field(default="", validation_alias="TWILIO_FROM_NUMBER")
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = Field(default=10, gt=0)
+    # No SMS in these hours, hospital time ("HH:MM-HH:MM", may cross midnight): a message
+    # due then waits for the morning.
+    sms_quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    sms_daily_cap: int = Field(default=3, ge=1)  # messages per patient per hospital day
+    sms_max_attempts: int = Field(default=6, ge=1)  # transient failures, then failed
+    sms_price_per_segment: float = Field(default=0.35, ge=0)  # the provider's price...
+    sms_currency: str = "THB"  # ...in this currency, for the expected cost of a template
+    sms_link_hours: int = Field(default=168, gt=0)  # a one-tap link works this long
+    # A reply belongs to the last message sent to its number within this window.
+    sms_reply_window_hours: int = Field(default=72, gt=0)
     embedded_worker: bool = True
     # Threads per web process for sync routes (see prm.app.limit_request_threads).
     web_threads: int = Field(default=4, ge=1, le=64)
@@ -126,6 +151,12 @@ class Settings(BaseSettings):
         """``clinic_hours`` as (opens, closes)."""
         opens, closes = self.clinic_hours.split("-")
         return time.fromisoformat(opens), time.fromisoformat(closes)
+
+    @property
+    def quiet_hours(self) -> tuple[time, time]:
+        """``sms_quiet_hours`` as (starts, ends); ends may be earlier (past midnight)."""
+        starts, ends = self.sms_quiet_hours.split("-")
+        return time.fromisoformat(starts), time.fromisoformat(ends)
 
     @property
     def tz(self) -> ZoneInfo:

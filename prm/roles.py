@@ -23,10 +23,11 @@ class Permission(StrEnum):
     audit_view = "audit_view"
     users_manage = "users_manage"
     integration_manage = "integration_manage"
+    messages = "messages"  # the outbox and inbox (/messages), sending a patient an SMS
 
 
 _CLINICAL_DESK = {Permission.patient_view, Permission.patient_edit, Permission.contact_log,
-                  Permission.appointments, Permission.worklists}
+                  Permission.appointments, Permission.worklists, Permission.messages}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.front_desk: frozenset(_CLINICAL_DESK),

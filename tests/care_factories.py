@@ -29,6 +29,7 @@ from prm.models.care import (
     MedicationOrder,
 )
 from prm.models.integration import SegmentRule
+from prm.models.message import MessageRule, MessageTemplate
 from prm.models.patient import Patient
 from prm.models.types import utcnow
 from prm.models.worklist import FollowUpRule, ItemStatus, Priority, RuleSetting, WorklistItem
@@ -148,6 +149,9 @@ def _migration(name: str):
 RULE_DEFAULTS = list(_migration("0002_care_and_worklists").RULE_DEFAULTS)
 SEGMENT_RULE_DEFAULTS = list(_migration("0003_hospital_records_integration")
                              .DEFAULT_SEGMENT_RULES)
+_MESSAGING = _migration("0009_sms_messaging")
+MESSAGE_RULE_DEFAULTS = list(_MESSAGING.MESSAGE_RULE_DEFAULTS)
+TEMPLATE_DEFAULTS = list(_MESSAGING.TEMPLATE_DEFAULTS)
 
 
 def reset_rule_settings(session: Session) -> None:
@@ -165,4 +169,13 @@ def reset_rule_settings(session: Session) -> None:
     for index, (kind, pattern, segment, note) in enumerate(SEGMENT_RULE_DEFAULTS):
         session.add(SegmentRule(position=(index + 1) * 10, kind=kind, pattern=pattern,
                                 segment_code=segment, note=note, active=True))
+    # And the messaging rules and templates (migration 0009).
+    session.exec(delete(MessageTemplate))
+    session.exec(delete(MessageRule))
+    for code, offsets in MESSAGE_RULE_DEFAULTS:
+        session.add(MessageRule(code=code, enabled=True, offsets_hours=offsets))
+    for rule, variant, thai, english in TEMPLATE_DEFAULTS:
+        for language, body in (("th", thai), ("en", english)):
+            session.add(MessageTemplate(rule=rule, language=language, variant=variant,
+                                        body=body))
     session.commit()

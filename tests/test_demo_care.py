@@ -16,11 +16,11 @@ from prm.db import make_engine
 from prm.demo import care
 from prm.demo.care import CareSummary, generate_care
 from prm.demo.generate import generate_demo
-from prm.followups.rules import run_rules
+from prm.followups.rules import RULES, run_rules
 from prm.migrate import upgrade
 from prm.models.care import Appointment, AppointmentStatus, Encounter
 from prm.models.types import UTCDateTime
-from prm.models.worklist import FollowUpRule, ItemStatus, WorklistItem
+from prm.models.worklist import ItemStatus, WorklistItem
 
 POSTGRES_URL = os.environ.get("PRM_TEST_POSTGRES_URL", "")
 REFERENCE = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok, a Monday
@@ -117,8 +117,8 @@ def test_every_follow_up_rule_finds_work_on_the_reference_day(hospital):
         session.commit()
         open_items = {rule: session.exec(select(WorklistItem.id).where(
             WorklistItem.rule == rule, WorklistItem.status == ItemStatus.open)).all()
-            for rule in FollowUpRule}
-    for rule in FollowUpRule:
+            for rule in RULES}
+    for rule in RULES:
         assert results[rule.value].created >= 1, rule
         assert open_items[rule], rule
     # That the no-show rule marks the last days' unattended slots: tests/test_demo_today.py.

@@ -19,7 +19,7 @@ from prm.db import is_postgres
 from prm.errors import Conflict, ValidationFailed
 from prm.followups import queues, service
 from prm.followups.queues import WorklistFilter
-from prm.followups.rules import run_rules
+from prm.followups.rules import RULES, run_rules
 from prm.followups.service import CLAIM_TIMEOUT, Rebooking
 from prm.i18n import current_language
 from prm.models.audit import AuditEvent
@@ -815,7 +815,7 @@ def test_saving_the_rules_persists_them_and_audits_who_did(client, session):
     assert session.get(RuleSetting, "lapsed_return").enabled is False
     events = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "rule_setting")
                           .order_by(col(AuditEvent.id))).all()
-    assert {e.entity_id for e in events} == {rule.value for rule in FollowUpRule}
+    assert {e.entity_id for e in events} == {rule.value for rule in RULES}
     assert all(e.user_id == admin.id for e in events)
     assert any(e.entity_id == "discharge_call" and "threshold=72" in e.detail for e in events)
 

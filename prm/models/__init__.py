@@ -30,6 +30,17 @@ from prm.models.integration import (
     SourceRecord,
     SyncState,
 )
+from prm.models.message import (
+    InboundAction,
+    InboundMessage,
+    MessageExperiment,
+    MessageRule,
+    MessageRuleCode,
+    MessageStatus,
+    MessageTemplate,
+    OutboundMessage,
+    SurveyResponse,
+)
 from prm.models.patient import Channel, Coverage, Patient, Sex
 from prm.models.segment import Segment
 from prm.models.staff import Role, User, UserSession
@@ -78,6 +89,15 @@ __all__ = [
     "SourcePending",
     "SourceRecord",
     "SyncState",
+    "InboundAction",
+    "InboundMessage",
+    "MessageExperiment",
+    "MessageRule",
+    "MessageRuleCode",
+    "MessageStatus",
+    "MessageTemplate",
+    "OutboundMessage",
+    "SurveyResponse",
     "Patient",
     "PatientNote",
     "Role",

@@ -92,6 +92,8 @@ class Coverage(SQLModel, table=True):
     member_id: str = Field(default="", max_length=60)
     # Social-security referrals are only valid with a referral letter from the main hospital.
     referral_from: str = Field(default="", max_length=200)
+    # ...and the letter expires: the patient is reminded to renew it before this day.
+    referral_valid_to: date | None = None
     valid_from: date | None = None
     valid_to: date | None = None
     active: bool = Field(default=True)

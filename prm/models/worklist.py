@@ -18,6 +18,9 @@ class FollowUpRule(StrEnum):
     discharge_call = "discharge_call"
     discharge_appointment = "discharge_appointment"
     lapsed_return = "lapsed_return"
+    # Made by what patients answer (prm.messaging), not by a rule's scan.
+    reschedule_request = "reschedule_request"
+    message_reply = "message_reply"
 
 
 class ItemStatus(StrEnum):
