@@ -17,6 +17,7 @@ from prm.fhir import views as fhir_views
 from prm.followups import views as worklist_views
 from prm.home import router as home_router
 from prm.logs import configure_logging
+from prm.messaging import views as messaging_views
 from prm.patient_page import views as patient_page_views
 from prm.patients import views as patient_views
 from prm.segments import views as segment_views
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool | None
     # patient_views before patient_page_views: /patients/new and /patients/suggest must
     # be tried before /patients/{patient_id}.
     for module in (auth_views, patient_views, patient_page_views, admin_views, segment_views,
-                   worklist_views, care_views, fhir_views):
+                   worklist_views, care_views, fhir_views, messaging_views):
         app.include_router(module.router)
     app.include_router(home_router)
     return app
